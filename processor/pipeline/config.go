@@ -1,0 +1,140 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Settings that differ between deployments, with their defaults. The names
+// are those of the old system's .env so an existing file keeps working for
+// folders and dates; patterns are regexes with named groups (see Pattern).
+var defaults = map[string]string{
+	"BOXES_FOLDER_INPUT":   "boxes/input",
+	"BOXES_FOLDER_OUTPUT":  "boxes/output",
+	"FIELDS_FOLDER_INPUT":  "fields/input",
+	"FIELDS_FOLDER_OUTPUT": "fields/output",
+	"QUARANTINE_FOLDER":    "quarantine",
+	"FAILED_FOLDER":        "failed",
+	"BOXES_PATTERN":        `bounding_box_(?P<box>[0-9a-f]{32})\.jsonl`,
+	"FIELDS_PATTERN":       `(?P<box>[0-9a-f]{32})/fields_(?P<date>\d{4}-\d{2}-\d{2})(?P<suffix>[^/]*)\.jsonl`,
+	"DATE_FORMAT":          "%Y-%m-%d",
+	"START_DATE":           "2025-06-02",
+}
+
+// Names lists the configuration variables, sorted, for documentation and for
+// rendering a ConfigMap.
+func Names() []string {
+	return []string{
+		"BOXES_FOLDER_INPUT", "BOXES_FOLDER_OUTPUT", "BOXES_PATTERN",
+		"DATE_FORMAT", "FAILED_FOLDER", "FIELDS_FOLDER_INPUT",
+		"FIELDS_FOLDER_OUTPUT", "FIELDS_PATTERN", "QUARANTINE_FOLDER", "START_DATE",
+	}
+}
+
+// Default returns the value a setting has when the environment does not set it.
+func Default(name string) string { return defaults[name] }
+
+// FromEnv builds the pipeline from the process environment.
+func FromEnv() (*Pipeline, error) { return Load(os.Getenv) }
+
+// Load builds the pipeline with settings read through getenv; an empty value
+// means the default.
+func Load(getenv func(string) string) (*Pipeline, error) {
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return defaults[name]
+	}
+	layout, err := dateLayout(get("DATE_FORMAT"))
+	if err != nil {
+		return nil, fmt.Errorf("DATE_FORMAT: %w", err)
+	}
+	start, err := time.Parse(layout, get("START_DATE"))
+	if err != nil {
+		return nil, fmt.Errorf("START_DATE %q does not match DATE_FORMAT %q: %w", get("START_DATE"), get("DATE_FORMAT"), err)
+	}
+	boxes, err := CompilePattern(get("BOXES_PATTERN"))
+	if err != nil {
+		return nil, fmt.Errorf("BOXES_PATTERN: %w", err)
+	}
+	fields, err := CompilePattern(get("FIELDS_PATTERN"))
+	if err != nil {
+		return nil, fmt.Errorf("FIELDS_PATTERN: %w", err)
+	}
+	p := &Pipeline{
+		QuarantinePrefix: trimSlash(get("QUARANTINE_FOLDER")),
+		FailedPrefix:     trimSlash(get("FAILED_FOLDER")),
+		DateLayout:       layout,
+		StartDate:        start,
+		Assets: []*Asset{
+			{
+				Name:         "box",
+				Title:        "Bounding box",
+				InputPrefix:  trimSlash(get("BOXES_FOLDER_INPUT")),
+				OutputPrefix: trimSlash(get("BOXES_FOLDER_OUTPUT")),
+				Pattern:      boxes,
+				BinaryValues: true,
+			},
+			{
+				Name:         "field",
+				Title:        "Field",
+				InputPrefix:  trimSlash(get("FIELDS_FOLDER_INPUT")),
+				OutputPrefix: trimSlash(get("FIELDS_FOLDER_OUTPUT")),
+				Pattern:      fields,
+				Checks: []Check{
+					{Name: "start-date", Kind: StartDate},
+					{Name: "box-processed", Kind: AssetDone, Asset: "box"},
+					{Name: "earlier-dates-processed", Kind: EarlierDone},
+				},
+			},
+		},
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func trimSlash(s string) string { return strings.Trim(s, "/") }
+
+// dateLayout turns the old system's strftime format into a Go layout. Only
+// the directives a date in a key needs are supported.
+func dateLayout(format string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(format); i++ {
+		c := format[i]
+		if c != '%' {
+			if strings.ContainsRune("0123456789", rune(c)) {
+				return "", fmt.Errorf("%q: digits outside directives are ambiguous", format)
+			}
+			b.WriteByte(c)
+			continue
+		}
+		if i+1 == len(format) {
+			return "", fmt.Errorf("%q ends in a lone %%", format)
+		}
+		i++
+		switch format[i] {
+		case 'Y':
+			b.WriteString("2006")
+		case 'm':
+			b.WriteString("01")
+		case 'd':
+			b.WriteString("02")
+		case '%':
+			b.WriteByte('%')
+		default:
+			return "", fmt.Errorf("%q: directive %%%c is not supported (use %%Y, %%m, %%d)", format, format[i])
+		}
+	}
+	return b.String(), nil
+}
+
+var boxIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// ValidBoxID reports whether id is 32 lowercase hex characters.
+func ValidBoxID(id string) bool { return boxIDPattern.MatchString(id) }

@@ -1,0 +1,497 @@
+package record
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// maxDepth bounds nesting in fields the rules do not know, as encoding/json does.
+const maxDepth = 10000
+
+// scanner walks one line once, checking JSON syntax and collecting what the
+// rules need without building any value. It is hand-written because it is
+// the whole cost of processing a file: encoding/json would allocate every
+// number of every irrigation array.
+type scanner struct {
+	b      []byte
+	i      int
+	binary bool // track values other than 0 and 1
+	p      *parsed
+	// first rule broken by a field's value (type, duplicate); syntax errors
+	// are returned directly and win over it.
+	rule, detail string
+}
+
+type syntaxError struct {
+	off int
+	msg string
+}
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("%s at byte %d", e.msg, e.off+1) }
+
+// scan parses a line into p. It returns the first rule broken while reading
+// (json, duplicate-field, field-type) or "".
+func scan(line []byte, binary bool, p *parsed) (rule, detail string) {
+	s := scanner{b: line, binary: binary, p: p}
+	if err := s.object(); err != nil {
+		return RuleJSON, err.Error()
+	}
+	return s.rule, s.detail
+}
+
+func (s *scanner) fail(msg string) error { return &syntaxError{off: s.i, msg: msg} }
+
+func (s *scanner) semantic(rule, detail string) {
+	if s.rule == "" {
+		s.rule, s.detail = rule, detail
+	}
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) object() error {
+	s.ws()
+	if s.peek() != '{' {
+		if s.i == len(s.b) {
+			return s.fail("expected a JSON object, found nothing")
+		}
+		return s.fail(fmt.Sprintf("expected a JSON object, found %q", s.b[s.i]))
+	}
+	s.i++
+	s.ws()
+	if s.peek() == '}' {
+		s.i++
+	} else if err := s.members(); err != nil {
+		return err
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return s.fail("unexpected text after the object")
+	}
+	return nil
+}
+
+func (s *scanner) members() error {
+	for {
+		s.ws()
+		raw, esc, err := s.str()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if s.peek() != ':' {
+			return s.fail("expected ':' after object key")
+		}
+		s.i++
+		s.ws()
+		if err := s.member(key(raw, esc)); err != nil {
+			return err
+		}
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return s.fail("expected ',' or '}' after object member")
+		}
+	}
+}
+
+// key returns the field index of a raw key, or -1 for a field the rules do
+// not know.
+func key(raw []byte, esc bool) int {
+	if esc {
+		raw = []byte(unquote(raw))
+	}
+	for i, r := range required {
+		if string(raw) == r { // compared without allocating
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *scanner) member(field int) error {
+	if field >= 0 {
+		if s.p.seen[field] {
+			s.semantic(RuleDuplicate, "field "+strconv.Quote(required[field])+" appears twice")
+		}
+		s.p.seen[field] = true
+	}
+	switch field {
+	case 0:
+		return s.boxID()
+	case 1, 2, 3, 4:
+		return s.integer(field)
+	case 5:
+		return s.irrigation()
+	case 6:
+		return s.flag()
+	}
+	return s.value(0)
+}
+
+func (s *scanner) typeError(field int, want string) error {
+	got := kind(s.peek())
+	s.semantic(RuleType, fmt.Sprintf("%s must be %s, got %s", required[field], want, got))
+	return s.value(0)
+}
+
+func kind(c byte) string {
+	switch {
+	case c == '"':
+		return "a string"
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+func (s *scanner) boxID() error {
+	if s.peek() != '"' {
+		return s.typeError(0, "a string")
+	}
+	raw, esc, err := s.str()
+	if err != nil {
+		return err
+	}
+	if esc {
+		s.p.boxID = unquote(raw)
+	} else {
+		s.p.boxID = string(raw)
+	}
+	return nil
+}
+
+func (s *scanner) integer(field int) error {
+	c := s.peek()
+	if c != '-' && (c < '0' || c > '9') {
+		return s.typeError(field, "an integer")
+	}
+	start := s.i
+	isInt, err := s.number()
+	if err != nil {
+		return err
+	}
+	num := s.b[start:s.i]
+	v, perr := strconv.ParseInt(string(num), 10, 64)
+	if !isInt || perr != nil {
+		s.semantic(RuleType, fmt.Sprintf("%s must be an integer, got %s", required[field], num))
+		return nil
+	}
+	s.p.coord[field-1] = v
+	return nil
+}
+
+func (s *scanner) flag() error {
+	start := s.i
+	switch {
+	case hasPrefix(s.b[s.i:], "true"):
+		s.i += 4
+	case hasPrefix(s.b[s.i:], "false"):
+		s.i += 5
+	default:
+		return s.typeError(6, "a boolean")
+	}
+	s.p.flagStart, s.p.flagEnd = start, s.i
+	return nil
+}
+
+func (s *scanner) irrigation() error {
+	if s.peek() != '[' {
+		return s.typeError(5, "an array of arrays of numbers")
+	}
+	s.i++
+	s.ws()
+	if s.peek() == ']' {
+		s.i++
+		return nil
+	}
+	p := s.p
+	for {
+		s.ws()
+		p.rows++
+		if s.peek() == '[' {
+			n, err := s.row(p.rows)
+			if err != nil {
+				return err
+			}
+			if p.rows == 1 {
+				p.cols = n
+			} else if n != p.cols && p.badRow == 0 {
+				p.badRow, p.badRowLen = p.rows, n
+			}
+		} else {
+			s.semantic(RuleType, fmt.Sprintf("irrigation_array row %d must be an array of numbers, got %s", p.rows, kind(s.peek())))
+			if err := s.value(1); err != nil {
+				return err
+			}
+		}
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return s.fail("expected ',' or ']' in irrigation_array")
+		}
+	}
+}
+
+// row reads one row of numbers and returns how many it held. It is the hot
+// loop: most of a file's bytes are row values.
+func (s *scanner) row(rowNum int64) (int64, error) {
+	s.i++ // '['
+	s.ws()
+	if s.peek() == ']' {
+		s.i++
+		return 0, nil
+	}
+	var n int64
+	b := s.b
+	for {
+		s.ws()
+		n++
+		if s.i >= len(b) {
+			return n, s.fail("unterminated irrigation_array row")
+		}
+		c := b[s.i]
+		if c == '-' || (c >= '0' && c <= '9') {
+			start := s.i
+			if _, err := s.number(); err != nil {
+				return n, err
+			}
+			if s.binary && s.p.nonBin == nil && !isBinary(b[start:s.i]) {
+				s.p.nonBinRow, s.p.nonBinC = rowNum, n
+				s.p.nonBin = append([]byte(nil), b[start:s.i]...)
+			}
+		} else {
+			s.semantic(RuleType, fmt.Sprintf("irrigation_array row %d value %d must be a number, got %s", rowNum, n, kind(c)))
+			if err := s.value(2); err != nil {
+				return n, err
+			}
+		}
+		s.ws()
+		if s.i >= len(b) {
+			return n, s.fail("unterminated irrigation_array row")
+		}
+		switch b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return n, nil
+		default:
+			return n, s.fail("expected ',' or ']' in irrigation_array row")
+		}
+	}
+}
+
+// number reads a JSON number and reports whether it is written as an integer.
+func (s *scanner) number() (isInt bool, err error) {
+	b := s.b
+	i := s.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		}
+	default:
+		s.i = i
+		return false, s.fail("invalid number")
+	}
+	isInt = true
+	if i < len(b) && b[i] == '.' {
+		isInt = false
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			s.i = i
+			return false, s.fail("invalid number: no digit after '.'")
+		}
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		isInt = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			s.i = i
+			return false, s.fail("invalid number: no digit in exponent")
+		}
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		}
+	}
+	s.i = i
+	return isInt, nil
+}
+
+// str reads a JSON string and returns its raw content and whether it holds
+// escapes.
+func (s *scanner) str() (raw []byte, esc bool, err error) {
+	if s.peek() != '"' {
+		return nil, false, s.fail("expected a string")
+	}
+	s.i++
+	start := s.i
+	b := s.b
+	for s.i < len(b) {
+		c := b[s.i]
+		switch {
+		case c == '"':
+			raw = b[start:s.i]
+			s.i++
+			return raw, esc, nil
+		case c == '\\':
+			esc = true
+			if err := s.escape(); err != nil {
+				return nil, false, err
+			}
+			continue
+		case c < 0x20:
+			return nil, false, s.fail("control character in string")
+		}
+		s.i++
+	}
+	return nil, false, s.fail("unterminated string")
+}
+
+func (s *scanner) escape() error {
+	s.i++ // '\'
+	if s.i >= len(s.b) {
+		return s.fail("unterminated escape")
+	}
+	switch s.b[s.i] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.i++
+		return nil
+	case 'u':
+		s.i++
+		for k := 0; k < 4; k++ {
+			if s.i >= len(s.b) || !isHex(s.b[s.i]) {
+				return s.fail("invalid \\u escape")
+			}
+			s.i++
+		}
+		return nil
+	}
+	return s.fail("invalid escape")
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// value skips any JSON value, checking its syntax.
+func (s *scanner) value(depth int) error {
+	if depth > maxDepth {
+		return s.fail("nested too deeply")
+	}
+	switch c := s.peek(); {
+	case c == '"':
+		_, _, err := s.str()
+		return err
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := s.number()
+		return err
+	case c == '{':
+		return s.container(depth, '}', true)
+	case c == '[':
+		return s.container(depth, ']', false)
+	case hasPrefix(s.b[s.i:], "true"), hasPrefix(s.b[s.i:], "null"):
+		s.i += 4
+		return nil
+	case hasPrefix(s.b[s.i:], "false"):
+		s.i += 5
+		return nil
+	}
+	if s.i >= len(s.b) {
+		return s.fail("expected a value, found the end of the line")
+	}
+	return s.fail(fmt.Sprintf("invalid character %q looking for a value", s.b[s.i]))
+}
+
+func (s *scanner) container(depth int, end byte, keyed bool) error {
+	s.i++
+	s.ws()
+	if s.peek() == end {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		if keyed {
+			if _, _, err := s.str(); err != nil {
+				return err
+			}
+			s.ws()
+			if s.peek() != ':' {
+				return s.fail("expected ':' after object key")
+			}
+			s.i++
+			s.ws()
+		}
+		if err := s.value(depth + 1); err != nil {
+			return err
+		}
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.i++
+		case end:
+			s.i++
+			return nil
+		default:
+			return s.fail(fmt.Sprintf("expected ',' or %q", end))
+		}
+	}
+}
+
+func hasPrefix(b []byte, lit string) bool {
+	return len(b) >= len(lit) && string(b[:len(lit)]) == lit
+}
+
+// unquote decodes the raw content of a string the scanner already checked.
+func unquote(raw []byte) string {
+	var v string
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	if err := json.Unmarshal(q, &v); err != nil {
+		return string(raw)
+	}
+	return v
+}
