@@ -1,9 +1,6 @@
 package record
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,7 +10,6 @@ import (
 const (
 	DefaultMaxLineBytes = 64 << 20
 	DefaultMaxProblems  = 100
-	bufferSize          = 256 << 10
 )
 
 // Options control one pass over a file.
@@ -71,55 +67,7 @@ func Process(r io.Reader, w io.Writer, opt Options) (Stats, error) {
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = DefaultMaxProblems
 	}
-	lr := lineReader{r: bufio.NewReaderSize(r, bufferSize), max: opt.MaxLineBytes}
-	bw := bufio.NewWriterSize(w, bufferSize)
-	var st Stats
-	var bad *InvalidError
-	for {
-		line, tooLong, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return st, fmt.Errorf("read line %d: %w", st.Lines+1, err)
-		}
-		st.Lines++
-		st.BytesIn += int64(lr.n)
-		rule, detail := "", ""
-		var p parsed
-		if tooLong {
-			rule, detail = RuleTooLong, fmt.Sprintf("line is longer than %d bytes", opt.MaxLineBytes)
-		} else {
-			rule, detail = validate(line, &opt.Rules, &p)
-		}
-		if rule != "" {
-			if bad == nil {
-				bad = &InvalidError{}
-			}
-			bad.Invalid++
-			if len(bad.Problems) < opt.MaxProblems {
-				bad.Problems = append(bad.Problems, Problem{Line: st.Lines, Rule: rule, Detail: detail})
-			}
-			continue
-		}
-		if bad != nil {
-			continue
-		}
-		st.Records++
-		n, err := writeProcessed(bw, line, &p)
-		st.BytesOut += int64(n)
-		if err != nil {
-			return st, fmt.Errorf("write line %d: %w", st.Lines, err)
-		}
-	}
-	if bad != nil {
-		bad.Lines = st.Lines
-		return st, bad
-	}
-	if err := bw.Flush(); err != nil {
-		return st, fmt.Errorf("write: %w", err)
-	}
-	return st, nil
+	return newPass(opt).run(r, w)
 }
 
 // Validate checks one line (without its newline) and returns the rule it
@@ -130,7 +78,7 @@ func Validate(line []byte, rules Rules) (rule, detail string) {
 }
 
 func validate(line []byte, rules *Rules, p *parsed) (rule, detail string) {
-	if len(bytes.TrimLeft(line, " \t\r")) == 0 {
+	if blank(line) {
 		return RuleEmpty, "empty line"
 	}
 	if rule, detail = scan(line, rules.Binary, p); rule != "" {
@@ -139,66 +87,19 @@ func validate(line []byte, rules *Rules, p *parsed) (rule, detail string) {
 	return rules.check(p)
 }
 
-func writeProcessed(w *bufio.Writer, line []byte, p *parsed) (int, error) {
-	a, _ := w.Write(line[:p.flagStart])
-	b, _ := w.WriteString("true")
-	c, _ := w.Write(line[p.flagEnd:])
-	err := w.WriteByte('\n')
-	return a + b + c + 1, err
+func blank(line []byte) bool {
+	for _, c := range line {
+		if !isSpace(c) {
+			return false
+		}
+	}
+	return true
 }
 
-// lineReader yields lines without their newline. A line longer than max is
-// read to its end and reported as too long, so memory stays bounded.
-type lineReader struct {
-	r    *bufio.Reader
-	max  int
-	long []byte // holds a line longer than the reader's buffer
-	n    int    // bytes the last line took in the input, newline included
+func appendProcessed(out, line []byte, p *parsed) []byte {
+	out = append(out, line[:p.flagStart]...)
+	out = append(out, "true"...)
+	out = append(out, line[p.flagEnd:]...)
+	return append(out, '\n')
 }
 
-func (lr *lineReader) next() (line []byte, tooLong bool, err error) {
-	chunk, err := lr.r.ReadSlice('\n')
-	lr.n = len(chunk)
-	if errors.Is(err, bufio.ErrBufferFull) {
-		return lr.slow(chunk)
-	}
-	if err == io.EOF && len(chunk) > 0 {
-		err = nil // last line without a newline
-	} else if err != nil {
-		return nil, false, err
-	} else {
-		chunk = chunk[:len(chunk)-1]
-	}
-	if len(chunk) > lr.max {
-		return nil, true, nil
-	}
-	return chunk, false, nil
-}
-
-func (lr *lineReader) slow(chunk []byte) (line []byte, tooLong bool, err error) {
-	lr.long = append(lr.long[:0], chunk...)
-	for {
-		chunk, err = lr.r.ReadSlice('\n')
-		lr.n += len(chunk)
-		if !tooLong {
-			if len(lr.long)+len(chunk) > lr.max+1 {
-				tooLong = true
-				lr.long = lr.long[:0]
-			} else {
-				lr.long = append(lr.long, chunk...)
-			}
-		}
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err == io.EOF:
-			return lr.long, tooLong, nil
-		case err != nil:
-			return nil, false, err
-		}
-		if tooLong {
-			return nil, true, nil
-		}
-		return lr.long[:len(lr.long)-1], false, nil
-	}
-}

@@ -49,13 +49,8 @@ func (s *scanner) semantic(rule, detail string) {
 }
 
 func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\r', '\n':
-			s.i++
-		default:
-			return
-		}
+	for s.i < len(s.b) && isSpace(s.b[s.i]) {
+		s.i++
 	}
 }
 
@@ -181,10 +176,9 @@ func (s *scanner) boxID() error {
 	if err != nil {
 		return err
 	}
+	s.p.boxID = raw
 	if esc {
-		s.p.boxID = unquote(raw)
-	} else {
-		s.p.boxID = string(raw)
+		s.p.boxID = []byte(unquote(raw))
 	}
 	return nil
 }
@@ -267,51 +261,80 @@ func (s *scanner) irrigation() error {
 }
 
 // row reads one row of numbers and returns how many it held. It is the hot
-// loop: most of a file's bytes are row values.
+// loop: most of a file's bytes are row values, so it keeps its position in a
+// local and has a fast path for one-digit integers.
 func (s *scanner) row(rowNum int64) (int64, error) {
-	s.i++ // '['
-	s.ws()
-	if s.peek() == ']' {
-		s.i++
-		return 0, nil
-	}
-	var n int64
 	b := s.b
+	i := s.i + 1 // past '['
+	var n int64
 	for {
-		s.ws()
-		n++
-		if s.i >= len(b) {
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+		if i >= len(b) {
+			s.i = i
 			return n, s.fail("unterminated irrigation_array row")
 		}
-		c := b[s.i]
-		if c == '-' || (c >= '0' && c <= '9') {
-			start := s.i
+		c := b[i]
+		if n == 0 && c == ']' {
+			s.i = i + 1
+			return 0, nil
+		}
+		n++
+		switch {
+		case c >= '0' && c <= '9' && i+1 < len(b) && (b[i+1] == ',' || b[i+1] == ']' || isSpace(b[i+1])):
+			if c > '1' && s.binary {
+				s.nonBinary(rowNum, n, b[i:i+1])
+			}
+			i++
+			if i+1 < len(b) && b[i] == ',' && b[i+1] == ' ' {
+				i += 2
+				continue
+			}
+		case c == '-' || (c >= '0' && c <= '9'):
+			s.i = i
 			if _, err := s.number(); err != nil {
 				return n, err
 			}
-			if s.binary && s.p.nonBin == nil && !isBinary(b[start:s.i]) {
-				s.p.nonBinRow, s.p.nonBinC = rowNum, n
-				s.p.nonBin = append([]byte(nil), b[start:s.i]...)
+			if s.binary && !isBinary(b[i:s.i]) {
+				s.nonBinary(rowNum, n, b[i:s.i])
 			}
-		} else {
+			i = s.i
+		default:
+			s.i = i
 			s.semantic(RuleType, fmt.Sprintf("irrigation_array row %d value %d must be a number, got %s", rowNum, n, kind(c)))
 			if err := s.value(2); err != nil {
 				return n, err
 			}
+			i = s.i
 		}
-		s.ws()
-		if s.i >= len(b) {
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+		if i >= len(b) {
+			s.i = i
 			return n, s.fail("unterminated irrigation_array row")
 		}
-		switch b[s.i] {
+		switch b[i] {
 		case ',':
-			s.i++
+			i++
 		case ']':
-			s.i++
+			s.i = i + 1
 			return n, nil
 		default:
+			s.i = i
 			return n, s.fail("expected ',' or ']' in irrigation_array row")
 		}
+	}
+}
+
+func isSpace(c byte) bool { return c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n') }
+
+// nonBinary remembers the first value of a bounding box other than 0 or 1.
+func (s *scanner) nonBinary(row, col int64, num []byte) {
+	if s.p.nonBin == nil {
+		s.p.nonBinRow, s.p.nonBinC = row, col
+		s.p.nonBin = append([]byte(nil), num...)
 	}
 }
 

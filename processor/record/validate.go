@@ -50,7 +50,7 @@ func (p Problem) String() string { return fmt.Sprintf("line %d: %s: %s", p.Line,
 // parsed is what the scanner learned of one line.
 type parsed struct {
 	seen               [len(required)]bool
-	boxID              string
+	boxID              []byte // within the line, or decoded when escaped
 	coord              [4]int64 // x_min, y_min, x_max, y_max
 	rows               int64
 	cols               int64 // length of the first row
@@ -68,10 +68,10 @@ func (r *Rules) check(p *parsed) (rule, detail string) {
 			return RuleMissing, "missing field " + strconv.Quote(required[i])
 		}
 	}
-	if !validBoxID(p.boxID) {
+	if !validBoxID(string(p.boxID)) {
 		return RuleBoxID, fmt.Sprintf("box_id %q is not 32 lowercase hex characters", p.boxID)
 	}
-	if r.BoxID != "" && p.boxID != r.BoxID {
+	if r.BoxID != "" && string(p.boxID) != r.BoxID {
 		return RuleBoxMismatch, fmt.Sprintf("box_id %s does not match box %s of the file's key", p.boxID, r.BoxID)
 	}
 	xmin, ymin, xmax, ymax := p.coord[0], p.coord[1], p.coord[2], p.coord[3]
