@@ -102,4 +102,3 @@ func appendProcessed(out, line []byte, p *parsed) []byte {
 	out = append(out, line[p.flagEnd:]...)
 	return append(out, '\n')
 }
-

@@ -23,12 +23,12 @@ func reference(line []byte, rules Rules) (rule string, flagStart, flagEnd int) {
 	dec.UseNumber()
 	dec.Token() // '{'
 	var (
-		first  string
-		seen   = map[string]bool{}
-		boxID  string
-		coord  = map[string]int64{}
-		array  []json.RawMessage
-		note   = func(r string) {
+		first string
+		seen  = map[string]bool{}
+		boxID string
+		coord = map[string]int64{}
+		array []json.RawMessage
+		note  = func(r string) {
 			if first == "" {
 				first = r
 			}

@@ -13,17 +13,17 @@ import (
 // Rules broken by invalid lines. They are stable names: reports and tests
 // refer to them.
 const (
-	RuleJSON        = "json"           // not one well-formed JSON object
-	RuleEmpty       = "empty-line"     // a line with nothing on it
-	RuleTooLong     = "line-too-long"  // longer than Options.MaxLineBytes
-	RuleMissing     = "missing-field"  // a required field is absent
+	RuleJSON        = "json"          // not one well-formed JSON object
+	RuleEmpty       = "empty-line"    // a line with nothing on it
+	RuleTooLong     = "line-too-long" // longer than Options.MaxLineBytes
+	RuleMissing     = "missing-field" // a required field is absent
 	RuleDuplicate   = "duplicate-field"
-	RuleType        = "field-type"     // a field has the wrong JSON type
-	RuleBoxID       = "box-id"         // box_id is not 32 lowercase hex characters
+	RuleType        = "field-type"      // a field has the wrong JSON type
+	RuleBoxID       = "box-id"          // box_id is not 32 lowercase hex characters
 	RuleBoxMismatch = "box-id-mismatch" // box_id differs from the box in the key
-	RuleCoordinates = "coordinates"    // max not greater than min
-	RuleShape       = "array-shape"    // irrigation_array rows or columns do not fit the coordinates
-	RuleBinary      = "binary-values"  // a bounding box value other than 0 or 1
+	RuleCoordinates = "coordinates"     // max not greater than min
+	RuleShape       = "array-shape"     // irrigation_array rows or columns do not fit the coordinates
+	RuleBinary      = "binary-values"   // a bounding box value other than 0 or 1
 )
 
 // Fields every record has, in the order they are reported when missing.
@@ -50,7 +50,7 @@ func (p Problem) String() string { return fmt.Sprintf("line %d: %s: %s", p.Line,
 // parsed is what the scanner learned of one line.
 type parsed struct {
 	seen               [len(required)]bool
-	boxID              []byte // within the line, or decoded when escaped
+	boxID              []byte   // within the line, or decoded when escaped
 	coord              [4]int64 // x_min, y_min, x_max, y_max
 	rows               int64
 	cols               int64 // length of the first row

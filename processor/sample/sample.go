@@ -65,9 +65,9 @@ func Write(ctx context.Context, st store.Store, p *pipeline.Pipeline, opt Option
 }
 
 type gen struct {
-	rng  *rand.Rand
-	p    *pipeline.Pipeline
-	st   store.Store
+	rng   *rand.Rand
+	p     *pipeline.Pipeline
+	st    store.Store
 	keys  []string
 	boxes []string
 }
