@@ -1,0 +1,120 @@
+// Command fieldflow processes irrigation data files: one subcommand a job,
+// each a stable contract for scripts and for the Argo templates that call it.
+//
+// Exit codes: 0 success, 1 an error worth retrying, 2 an error that will
+// happen again (invalid input, a key that is no input, bad usage).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/fieldflow/fieldflow/processor"
+	"github.com/fieldflow/fieldflow/processor/pipeline"
+)
+
+// command is one subcommand, defined in a file of its own.
+type command struct {
+	name    string
+	summary string
+	flags   func(fs *flag.FlagSet) func(ctx context.Context) error
+}
+
+var commands = []command{sampleCmd, processCmd, checkCmd, readyCmd, statusCmd, runCmd}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()})))
+	os.Exit(exitCode(run(ctx, os.Args[1:])))
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage()
+		if len(args) == 0 {
+			return usageError("no subcommand")
+		}
+		return nil
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		fs := flag.NewFlagSet("fieldflow "+c.name, flag.ContinueOnError)
+		exec := c.flags(fs)
+		if err := fs.Parse(args[1:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return usageError(err.Error())
+		}
+		if fs.NArg() > 0 {
+			return usageError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+		}
+		return exec(ctx)
+	}
+	usage()
+	return usageError(fmt.Sprintf("unknown subcommand %q", args[0]))
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: fieldflow <subcommand> [flags]  (fieldflow <subcommand> -h for its flags)")
+	for _, c := range commands {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(os.Stderr, "\nSettings come from the environment (see README): folders, key patterns, DATE_FORMAT, START_DATE;")
+	fmt.Fprintln(os.Stderr, "S3 credentials and endpoint from the standard AWS variables.")
+}
+
+type usageErr string
+
+func (e usageErr) Error() string { return string(e) }
+
+func usageError(msg string) error { return fmt.Errorf("%w: %w", usageErr(msg), processor.ErrPermanent) }
+
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, processor.ErrPermanent):
+		fmt.Fprintln(os.Stderr, "fieldflow:", err)
+		return 2
+	default:
+		fmt.Fprintln(os.Stderr, "fieldflow:", err)
+		return 1
+	}
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("FIELDFLOW_LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// storeFlag adds the --store flag every subcommand has.
+func storeFlag(fs *flag.FlagSet) *string {
+	return fs.String("store", os.Getenv("FIELDFLOW_STORE"), "where the data is: s3://BUCKET or a folder (default $FIELDFLOW_STORE)")
+}
+
+// open builds the processor for a --store value with the pipeline
+// configured by the environment.
+func open(ctx context.Context, storeURL string) (*processor.Processor, error) {
+	pipe, err := pipeline.FromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w: %w", err, processor.ErrPermanent)
+	}
+	st, err := processor.OpenStore(ctx, storeURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, processor.ErrPermanent)
+	}
+	return processor.New(st, pipe, slog.Default()), nil
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/fieldflow/fieldflow/processor"
+)
+
+var processCmd = command{
+	name:    "process",
+	summary: "process one input (exit 0 done, 1 retryable error, 2 invalid: quarantined)",
+	flags: func(fs *flag.FlagSet) func(context.Context) error {
+		storeURL := storeFlag(fs)
+		key := fs.String("key", "", "input key to process")
+		resultFile := fs.String("result-file", "", "write the result as JSON to this file")
+		return func(ctx context.Context) error {
+			if *key == "" {
+				return usageError("--key is required")
+			}
+			p, err := open(ctx, *storeURL)
+			if err != nil {
+				return err
+			}
+			res, err := p.Process(ctx, *key)
+			if *resultFile != "" {
+				if werr := writeResult(*resultFile, res); werr != nil {
+					return fmt.Errorf("%w (and processing said: %v)", werr, err)
+				}
+			}
+			if perr := printJSON(res); perr != nil && err == nil {
+				err = perr
+			}
+			return err
+		}
+	},
+}
+
+func writeResult(path string, res processor.Result) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}
