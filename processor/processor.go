@@ -109,16 +109,18 @@ func (p *Processor) judgeable(ctx context.Context, key string) (pipeline.Input, 
 }
 
 // Ready returns the inputs that can run now, sorted. With after set to an
-// input that just finished, it looks only at the inputs that may have
-// waited for it: what finishing it released.
+// input that just finished, it returns only the inputs that waited for it:
+// what finishing it released.
 func (p *Processor) Ready(ctx context.Context, after string) ([]string, error) {
 	scopes := p.everything()
+	var released func(pipeline.Input) bool
 	if after != "" {
-		in, err := p.pipe.Parse(after)
+		k, err := p.pipe.Parse(after)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrPermanent, err)
 		}
-		scopes = p.releasedBy(in)
+		scopes = p.releasedBy(k)
+		released = func(in pipeline.Input) bool { return rules.DependsOn(p.pipe, in, k) }
 	}
 	idx, err := p.index(ctx, scopes)
 	if err != nil {
@@ -126,21 +128,15 @@ func (p *Processor) Ready(ctx context.Context, after string) ([]string, error) {
 	}
 	keys := []string{}
 	for key, e := range idx.Inputs {
-		if inScopes(e.Input, scopes) && rules.Judge(p.pipe, idx, e.Input).State == rules.Ready {
+		if released != nil && !released(e.Input) {
+			continue
+		}
+		if rules.Judge(p.pipe, idx, e.Input).State == rules.Ready {
 			keys = append(keys, key)
 		}
 	}
 	sort.Strings(keys)
 	return keys, nil
-}
-
-func inScopes(in pipeline.Input, scopes []scope) bool {
-	for _, sc := range scopes {
-		if in.Asset == sc.asset && strings.HasPrefix(in.Name, sc.prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // Status judges every input in the store, in the pipeline's asset order,

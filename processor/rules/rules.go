@@ -192,6 +192,26 @@ func earlierDone(p *pipeline.Pipeline, idx *Index, in pipeline.Input) (bool, str
 	return false, reason
 }
 
+// DependsOn reports whether a check of in waits for dep: in is a field of
+// the box dep, or a later date of dep's box.
+func DependsOn(p *pipeline.Pipeline, in, dep pipeline.Input) bool {
+	for _, c := range in.Asset.Checks {
+		switch c.Kind {
+		case pipeline.AssetDone:
+			if c.Asset == dep.Asset.Name {
+				if want, err := p.InputFor(dep.Asset, in.Values); err == nil && want.Key == dep.Key {
+					return true
+				}
+			}
+		case pipeline.EarlierDone:
+			if dep.Asset == in.Asset && sameGroup(dep, in) && !dep.Date.Before(p.StartDate) && dep.Date.Before(in.Date) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // sameGroup reports whether two inputs share every group but date and
 // suffix: for fields, the same box.
 func sameGroup(a, b pipeline.Input) bool {
