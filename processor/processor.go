@@ -22,10 +22,19 @@ import (
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"
 )
 
-// ErrPermanent marks errors that retrying cannot fix: invalid input, a key
+// ErrPermanent matches errors that retrying cannot fix: invalid input, a key
 // that is no input, a file out of range. `fieldflow process` exits 2 on
 // them so that Argo does not retry.
 var ErrPermanent = errors.New("permanent")
+
+// permanent marks err as permanent without changing its message.
+func permanent(err error) error { return permanentError{err} }
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string        { return e.err.Error() }
+func (e permanentError) Unwrap() error        { return e.err }
+func (e permanentError) Is(target error) bool { return target == ErrPermanent }
 
 // ErrNoInput is returned for an input key that holds no object.
 var ErrNoInput = errors.New("no such input")
@@ -96,14 +105,14 @@ func (p *Processor) Check(ctx context.Context, key string) (rules.Verdict, error
 func (p *Processor) judgeable(ctx context.Context, key string) (pipeline.Input, *rules.Index, error) {
 	in, err := p.pipe.Parse(key)
 	if err != nil {
-		return in, nil, fmt.Errorf("%w: %w", ErrPermanent, err)
+		return in, nil, permanent(err)
 	}
 	idx, err := p.index(ctx, p.scopesFor(in))
 	if err != nil {
 		return in, nil, fmt.Errorf("check %s: %w", key, err)
 	}
 	if _, ok := idx.Inputs[key]; !ok {
-		return in, nil, fmt.Errorf("%s: %w: %w", key, ErrPermanent, ErrNoInput)
+		return in, nil, permanent(fmt.Errorf("%s: %w", key, ErrNoInput))
 	}
 	return in, idx, nil
 }
@@ -117,7 +126,7 @@ func (p *Processor) Ready(ctx context.Context, after string) ([]string, error) {
 	if after != "" {
 		k, err := p.pipe.Parse(after)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPermanent, err)
+			return nil, permanent(err)
 		}
 		scopes = p.releasedBy(k)
 		released = func(in pipeline.Input) bool { return rules.DependsOn(p.pipe, in, k) }
@@ -180,7 +189,7 @@ func (p *Processor) Process(ctx context.Context, key string) (Result, error) {
 		res.AlreadyDone = true
 		return res, nil
 	case rules.OutOfRange, rules.Quarantined:
-		return res, fmt.Errorf("%s is %s: %s: %w", key, v.State, v.Reason, ErrPermanent)
+		return res, permanent(fmt.Errorf("%s is %s: %s", key, v.State, v.Reason))
 	case rules.Waiting:
 		return res, fmt.Errorf("%s is not ready: %s", key, v.Reason)
 	}
@@ -218,7 +227,7 @@ func (p *Processor) run(ctx context.Context, in pipeline.Input, res *Result) err
 			return err
 		}
 		res.State, res.Reason = rules.Quarantined, bad.Error()
-		return fmt.Errorf("%s is invalid: %w: %w", in.Key, bad, ErrPermanent)
+		return permanent(fmt.Errorf("%s is invalid: %w", in.Key, bad))
 	}
 	if err != nil {
 		return fmt.Errorf("process %s: %w", in.Key, err)

@@ -73,11 +73,13 @@ func usage() {
 	fmt.Fprintln(os.Stderr, "S3 credentials and endpoint from the standard AWS variables.")
 }
 
+// usageErr is a mistake in the command line: exit 2, like invalid input.
 type usageErr string
 
-func (e usageErr) Error() string { return string(e) }
+func (e usageErr) Error() string        { return string(e) }
+func (e usageErr) Is(target error) bool { return target == processor.ErrPermanent }
 
-func usageError(msg string) error { return fmt.Errorf("%w: %w", usageErr(msg), processor.ErrPermanent) }
+func usageError(msg string) error { return usageErr(msg) }
 
 func exitCode(err error) int {
 	switch {
@@ -110,11 +112,11 @@ func storeFlag(fs *flag.FlagSet) *string {
 func open(ctx context.Context, storeURL string) (*processor.Processor, error) {
 	pipe, err := pipeline.FromEnv()
 	if err != nil {
-		return nil, fmt.Errorf("configuration: %w: %w", err, processor.ErrPermanent)
+		return nil, usageError("configuration: " + err.Error())
 	}
 	st, err := processor.OpenStore(ctx, storeURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", err, processor.ErrPermanent)
+		return nil, usageError(err.Error())
 	}
 	return processor.New(st, pipe, slog.Default()), nil
 }

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/fieldflow/fieldflow/processor/sample"
+	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
+)
+
+var bin string
+
+// TestMain builds the real binary: these tests check the contract scripts
+// and Argo templates rely on, exit codes included.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fieldflow-cli-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "fieldflow")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	s3test.Stop()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+	maxRSSKiB      int64
+}
+
+func fieldflow(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatal(err)
+	}
+	r := result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSSKiB = ru.Maxrss
+	}
+	return r
+}
+
+const box = "0123456789abcdef0123456789abcdef"
+
+func rec(b string) string {
+	return `{"box_id": "` + b + `", "coordinates_x_min": 0, "coordinates_y_min": 0, "coordinates_x_max": 2, "coordinates_y_max": 1, "irrigation_array": [[1, 0]], "is_processed": false}` + "\n"
+}
+
+func write(t *testing.T, dir, key, content string) {
+	t.Helper()
+	p := filepath.Join(dir, key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProcessExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	boxIn := "boxes/input/bounding_box_" + box + ".jsonl"
+	field := "fields/input/" + box + "/fields_2025-06-02.jsonl"
+	bad := "fields/input/" + box + "/fields_2025-06-02_bad.jsonl"
+	other := strings.Repeat("e", 32)
+	orphan := "fields/input/" + other + "/fields_2025-06-02.jsonl"
+	write(t, dir, orphan, rec(other))
+	write(t, dir, field, rec(box))
+	write(t, dir, bad, rec(box)+rec(box)[:20]+"\n")
+	write(t, dir, "fields/input/notes.txt", "x")
+	write(t, dir, boxIn, rec(box))
+	if r := fieldflow(t, nil, "process", "--store", dir, "--key", boxIn); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	resultFile := filepath.Join(t.TempDir(), "result.json")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"field before its box", []string{"process", "--key", orphan}, 1, "is not ready: waiting for bounding box boxes/input/bounding_box_" + other + ".jsonl (not uploaded yet)"},
+		{"no such input", []string{"process", "--key", "boxes/input/bounding_box_" + other + ".jsonl"}, 2, "no such input"},
+		{"not an input", []string{"process", "--key", "fields/input/notes.txt"}, 2, "not an input"},
+		{"escaping key", []string{"process", "--key", "../../etc/passwd"}, 2, `".." segment`},
+		{"no key", []string{"process"}, 2, "--key is required"},
+		{"no store", []string{"process", "--key", field, "--store", ""}, 2, "no store"},
+		{"bad flag", []string{"process", "--nope"}, 2, "flag provided but not defined"},
+		{"unknown subcommand", []string{"frobnicate"}, 2, `unknown subcommand "frobnicate"`},
+		{"invalid file", []string{"process", "--key", bad, "--result-file", resultFile}, 2, bad + " is invalid: 1 of 2 lines invalid, first line 2: json: unterminated string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(tc.args, "--store", dir)
+			if tc.name == "no store" || tc.name == "unknown subcommand" {
+				args = tc.args
+			}
+			r := fieldflow(t, nil, args...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.stderr) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", r.code, r.stderr, tc.code, tc.stderr)
+			}
+			// The error is the last line: one line naming the file, the line and the rule.
+			if last := lastLine(r.stderr); !strings.HasPrefix(last, "fieldflow: ") || !strings.Contains(last, tc.stderr) {
+				t.Errorf("last line of stderr = %q", last)
+			}
+		})
+	}
+	// Again: still exit 2, from the report, without reading the file again.
+	if r := fieldflow(t, nil, "process", "--key", bad, "--store", dir); r.code != 2 || !strings.Contains(r.stderr, "is quarantined: 1 of 2 lines invalid") {
+		t.Errorf("second run of an invalid file: exit %d %s", r.code, r.stderr)
+	}
+	var quarantined map[string]any
+	readJSON(t, resultFile, &quarantined)
+	if quarantined["state"] != "quarantined" {
+		t.Errorf("result of an invalid file = %v", quarantined)
+	}
+
+	if r := fieldflow(t, nil, "process", "--store", dir, "--key", field, "--result-file", resultFile); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var res struct {
+		Key       string  `json:"key"`
+		State     string  `json:"state"`
+		OutputKey string  `json:"output_key"`
+		Records   int64   `json:"records"`
+		Bytes     int64   `json:"bytes"`
+		Seconds   float64 `json:"seconds"`
+		Done      bool    `json:"already_done"`
+	}
+	readJSON(t, resultFile, &res)
+	if res.Key != field || res.State != "done" || res.Records != 1 || res.Bytes != int64(len(rec(box))) || res.Seconds <= 0 ||
+		res.OutputKey != "fields/output/"+box+"/fields_2025-06-02.jsonl" || res.Done {
+		t.Errorf("result = %+v", res)
+	}
+	// Again: already done, still exit 0.
+	if r := fieldflow(t, nil, "process", "--store", dir, "--key", field, "--result-file", resultFile); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	readJSON(t, resultFile, &res)
+	if !res.Done {
+		t.Errorf("second run not reported as already done: %+v", res)
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+}
+
+func TestCheckReadyStatus(t *testing.T) {
+	dir := t.TempDir()
+	boxIn := "boxes/input/bounding_box_" + box + ".jsonl"
+	field := "fields/input/" + box + "/fields_2025-06-02.jsonl"
+	write(t, dir, boxIn, rec(box))
+	write(t, dir, field, rec(box))
+
+	r := fieldflow(t, nil, "check", "--store", dir, "--key", field)
+	var v map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || r.code != 0 {
+		t.Fatalf("check: exit %d %q: %v", r.code, r.stdout, err)
+	}
+	if v["key"] != field || v["state"] != "waiting" || v["ready"] != false || !strings.Contains(v["reason"].(string), "not processed yet") {
+		t.Errorf("check = %v", v)
+	}
+
+	r = fieldflow(t, nil, "ready", "--store", dir)
+	if strings.TrimSpace(r.stdout) != `["`+boxIn+`"]` {
+		t.Errorf("ready = %q", r.stdout)
+	}
+	fieldflow(t, nil, "process", "--store", dir, "--key", boxIn)
+	r = fieldflow(t, nil, "ready", "--store", dir, "--after", boxIn)
+	if strings.TrimSpace(r.stdout) != `["`+field+`"]` {
+		t.Errorf("ready --after = %q", r.stdout)
+	}
+
+	r = fieldflow(t, nil, "status", "--store", dir, "--json")
+	var all []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0]["key"] != boxIn || all[0]["state"] != "done" || all[1]["state"] != "ready" {
+		t.Errorf("status --json = %v", all)
+	}
+	r = fieldflow(t, nil, "status", "--store", dir)
+	if !strings.Contains(r.stdout, "STATE") || !strings.Contains(r.stdout, "2 inputs: 1 done, 1 ready") {
+		t.Errorf("status table:\n%s", r.stdout)
+	}
+}
+
+// TestDemo runs the README's demo steps on a folder and on MinIO.
+func TestDemo(t *testing.T) {
+	for _, backend := range []string{"local", "minio"} {
+		t.Run(backend, func(t *testing.T) {
+			store, env := t.TempDir(), []string(nil)
+			if backend == "minio" {
+				srv := s3test.Require(t)
+				store, env = "s3://"+srv.Bucket(t).Bucket(), srv.Env()
+			}
+			if r := fieldflow(t, env, "sample", "--store", store, "--faults"); r.code != 0 {
+				t.Fatalf("sample: %s", r.stderr)
+			}
+			r := fieldflow(t, env, "run", "--store", store, "--once")
+			if r.code != 0 {
+				t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
+			}
+			summary := lastLine(r.stdout)
+			for _, want := range []string{"done", "waiting", "1 quarantined", "out-of-range"} {
+				if !strings.Contains(summary, want) {
+					t.Errorf("summary %q lacks %q", summary, want)
+				}
+			}
+			if !strings.Contains(r.stderr, "msg=progress") {
+				t.Errorf("no progress in the logs:\n%s", r.stderr)
+			}
+			// A second run finds nothing to do and changes nothing.
+			again := fieldflow(t, env, "run", "--store", store, "--once")
+			if again.code != 0 || lastLine(again.stdout) != summary {
+				t.Errorf("second run: %q, want %q", lastLine(again.stdout), summary)
+			}
+		})
+	}
+}
+
+// TestProcessMemoryIsFlat processes a 96 MiB file and checks the peak RSS
+// of the process stays far below the file's size.
+func TestProcessMemoryIsFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	dir := t.TempDir()
+	key := "boxes/input/bounding_box_" + box + ".jsonl"
+	p := filepath.Join(dir, key)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var n int64
+	for n < 96<<20 {
+		cw := &countWriter{w: w}
+		sample.AppendBox(cw, rng, box)
+		n += cw.n
+	}
+	w.Flush()
+	f.Close()
+	r := fieldflow(t, nil, "process", "--store", dir, "--key", key)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if r.maxRSSKiB == 0 || r.maxRSSKiB > 64<<10 {
+		t.Errorf("peak RSS %d KiB processing %d MiB, want under 64 MiB", r.maxRSSKiB, n>>20)
+	}
+	t.Logf("peak RSS %d KiB for %d MiB", r.maxRSSKiB, n>>20)
+}
+
+type countWriter struct {
+	w *bufio.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
