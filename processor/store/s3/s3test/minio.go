@@ -1,6 +1,6 @@
 // Package s3test runs a real MinIO server for tests, the way httptest runs
 // an HTTP server. The binary is built by `make test` (go install of a pinned
-// MinIO release) into .cache/bin; FIELDFLOW_MINIO names another one.
+// MinIO release) into .cache/minio-VERSION/; FIELDFLOW_MINIO names another.
 //
 // Tests call Require, which skips when no binary exists unless
 // FIELDFLOW_REQUIRE_MINIO=1 (set by `make test` and CI), where a missing
@@ -91,11 +91,11 @@ func Binary() (string, error) {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, ".cache", "bin", "minio")
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("%s: %w", p, err)
+			found, _ := filepath.Glob(filepath.Join(dir, ".cache", "minio-*", "minio"))
+			if len(found) == 0 {
+				return "", fmt.Errorf("no MinIO binary in %s", filepath.Join(dir, ".cache"))
 			}
-			return p, nil
+			return found[len(found)-1], nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
