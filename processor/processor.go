@@ -248,7 +248,8 @@ func (p *Processor) stream(ctx context.Context, r io.Reader, in pipeline.Input) 
 		uploaded <- err
 	}()
 	stats, err := record.Process(r, pw, record.Options{
-		Rules: record.Rules{BoxID: in.Box, Binary: in.Asset.BinaryValues},
+		Rules:      record.Rules{BoxID: in.Box, Binary: in.Asset.BinaryValues},
+		BatchBytes: in.Asset.Profile.BatchBytes,
 	})
 	pw.CloseWithError(err) // nil: EOF, the upload completes
 	upErr := <-uploaded

@@ -17,6 +17,7 @@ var processCmd = command{
 		storeURL := storeFlag(fs)
 		key := fs.String("key", "", "input key to process")
 		resultFile := fs.String("result-file", "", "write the result as JSON to this file")
+		outputs := outputsFlag(fs)
 		return func(ctx context.Context) error {
 			if *key == "" {
 				return usageError("--key is required")
@@ -30,6 +31,9 @@ var processCmd = command{
 				if werr := writeResult(*resultFile, res); werr != nil {
 					return fmt.Errorf("%w (and processing said: %v)", werr, err)
 				}
+			}
+			if werr := writeOutputs(*outputs, res); werr != nil && err == nil {
+				err = werr
 			}
 			if perr := printJSON(res); perr != nil && err == nil {
 				err = perr

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"flag"
+
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
 var readyCmd = command{
@@ -11,6 +13,7 @@ var readyCmd = command{
 	flags: func(fs *flag.FlagSet) func(context.Context) error {
 		storeURL := storeFlag(fs)
 		after := fs.String("after", "", "only the inputs that finishing this input released")
+		asset := fs.String("asset", "", "only inputs of this asset kind (box, field)")
 		return func(ctx context.Context) error {
 			p, err := open(ctx, *storeURL)
 			if err != nil {
@@ -20,7 +23,26 @@ var readyCmd = command{
 			if err != nil {
 				return err
 			}
+			if *asset != "" {
+				if keys, err = ofAsset(p.Pipeline(), keys, *asset); err != nil {
+					return err
+				}
+			}
 			return printJSON(keys)
 		}
 	},
+}
+
+// ofAsset keeps the keys of one asset kind.
+func ofAsset(p *pipeline.Pipeline, keys []string, asset string) ([]string, error) {
+	if p.Asset(asset) == nil {
+		return nil, usageError("no asset " + asset)
+	}
+	out := []string{}
+	for _, k := range keys {
+		if in, err := p.Parse(k); err == nil && in.Asset.Name == asset {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }

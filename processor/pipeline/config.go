@@ -74,14 +74,22 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 			{
 				Name:         "box",
 				Title:        "Bounding box",
+				Description:  "Validates a bounding box file (irrigation values 0 or 1) and writes it with is_processed set. Boxes have no dependencies; finishing one releases its fields.",
 				InputPrefix:  trimSlash(get("BOXES_FOLDER_INPUT")),
 				OutputPrefix: trimSlash(get("BOXES_FOLDER_OUTPUT")),
 				Pattern:      boxes,
 				BinaryValues: true,
+				Profile: Profile{
+					CPURequest: "100m", CPULimit: "1", MemoryRequest: "64Mi", MemoryLimit: "256Mi",
+					BatchBytes: 1 << 20, Precision: "float64",
+				},
+				Retry:   defaultRetry,
+				Metrics: []Metric{MetricRuns, MetricDuration, MetricRecords},
 			},
 			{
 				Name:         "field",
 				Title:        "Field",
+				Description:  "Validates a field file and writes it with is_processed set, once its date is in range, its bounding box is processed and every earlier date of the box is processed.",
 				InputPrefix:  trimSlash(get("FIELDS_FOLDER_INPUT")),
 				OutputPrefix: trimSlash(get("FIELDS_FOLDER_OUTPUT")),
 				Pattern:      fields,
@@ -90,6 +98,12 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 					{Name: "box-processed", Kind: AssetDone, Asset: "box"},
 					{Name: "earlier-dates-processed", Kind: EarlierDone},
 				},
+				Profile: Profile{
+					CPURequest: "250m", CPULimit: "2", MemoryRequest: "128Mi", MemoryLimit: "512Mi",
+					BatchBytes: 1 << 20, Precision: "float64",
+				},
+				Retry:   defaultRetry,
+				Metrics: []Metric{MetricRuns, MetricDuration, MetricRecords},
 			},
 		},
 	}
@@ -98,6 +112,8 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 	}
 	return p, nil
 }
+
+var defaultRetry = Retry{Limit: 4, Backoff: 10 * time.Second, Factor: 2, MaxBackoff: 5 * time.Minute}
 
 func trimSlash(s string) string { return strings.Trim(s, "/") }
 

@@ -35,13 +35,51 @@ type Check struct {
 type Asset struct {
 	Name         string // short, lowercase: used in metric labels and object names
 	Title        string // for people
+	Description  string // for people: what the asset is and what processing does
 	InputPrefix  string
 	OutputPrefix string
 	Pattern      *Pattern // key relative to InputPrefix; same name under OutputPrefix
 	// BinaryValues requires every irrigation value to be 0 or 1.
 	BinaryValues bool
 	Checks       []Check
+	Profile      Profile
+	Retry        Retry
+	Metrics      []Metric
 }
+
+// Profile is what one run of an asset needs: the pod's resources, and how
+// the processor works through a file. Quantities use Kubernetes syntax.
+type Profile struct {
+	CPURequest, CPULimit       string
+	MemoryRequest, MemoryLimit string
+	GPUs                       int    // nvidia.com/gpu count; 0 for none
+	GPUType                    string // node selector value for the GPU product label
+	// BatchBytes is how much of a file is read, validated and written at
+	// once; memory use is a few batches.
+	BatchBytes int
+	// Precision is the numeric type processing code computes in. The
+	// current processing keeps every value as written, so it does not
+	// change outputs; it is passed to the pod as FIELDFLOW_PRECISION.
+	Precision string
+}
+
+// Retry is how Argo retries a run that failed for a reason worth retrying
+// (exit code 1). Invalid input (exit code 2) is never retried.
+type Retry struct {
+	Limit      int
+	Backoff    time.Duration
+	Factor     int
+	MaxBackoff time.Duration
+}
+
+// Metric names a custom metric a run emits.
+type Metric string
+
+const (
+	MetricRuns     Metric = "runs"     // counter by asset and result
+	MetricDuration Metric = "duration" // histogram of processing seconds
+	MetricRecords  Metric = "records"  // counter of records processed
+)
 
 // Pipeline is the whole definition: assets plus the settings that apply to
 // all of them.

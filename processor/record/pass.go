@@ -14,10 +14,7 @@ import (
 // chunks of whole lines, workers validate and process chunks in any order,
 // and the caller's goroutine writes their output back in input order. At
 // most inFlight chunks exist at once, which bounds memory.
-const (
-	chunkSize = 1 << 20
-	inFlight  = 4
-)
+const inFlight = 4
 
 type pass struct {
 	opt     Options
@@ -55,7 +52,7 @@ func newPass(opt Options) *pass {
 		work:  make(chan *chunk),
 		quit:  make(chan struct{}),
 	}
-	p.bufs.New = func() any { return make([]byte, 0, chunkSize) }
+	p.bufs.New = func() any { return make([]byte, 0, opt.BatchBytes) }
 	for range workers {
 		go p.worker()
 	}
@@ -65,7 +62,7 @@ func newPass(opt Options) *pass {
 func (p *pass) getBuf() []byte { return p.bufs.Get().([]byte)[:0] }
 
 func (p *pass) putBuf(b []byte) {
-	if cap(b) <= 2*chunkSize { // long-line buffers are left to the GC
+	if cap(b) <= 2*p.opt.BatchBytes { // long-line buffers are left to the GC
 		p.bufs.Put(b[:0]) //nolint:staticcheck // a slice header is small enough
 	}
 }
@@ -178,7 +175,7 @@ func (p *pass) read(r io.Reader) {
 			continue
 		case last < 0:
 			// A line longer than the buffer: grow it and read on.
-			bigger := make([]byte, len(buf), min(2*cap(buf), p.opt.MaxLineBytes+chunkSize))
+			bigger := make([]byte, len(buf), min(2*cap(buf), p.opt.MaxLineBytes+p.opt.BatchBytes))
 			copy(bigger, buf)
 			p.putBuf(buf)
 			buf = bigger

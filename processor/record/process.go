@@ -10,6 +10,7 @@ import (
 const (
 	DefaultMaxLineBytes = 64 << 20
 	DefaultMaxProblems  = 100
+	DefaultBatchBytes   = 1 << 20
 )
 
 // Options control one pass over a file.
@@ -19,6 +20,9 @@ type Options struct {
 	MaxLineBytes int
 	// MaxProblems caps the problems kept for the report; the rest are counted.
 	MaxProblems int
+	// BatchBytes is the size of the chunks of whole lines that are
+	// validated in parallel; a few of them are in memory at once.
+	BatchBytes int
 }
 
 // Stats describes a pass.
@@ -66,6 +70,9 @@ func Process(r io.Reader, w io.Writer, opt Options) (Stats, error) {
 	}
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = DefaultMaxProblems
+	}
+	if opt.BatchBytes <= 0 {
+		opt.BatchBytes = DefaultBatchBytes
 	}
 	return newPass(opt).run(r, w)
 }

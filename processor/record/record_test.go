@@ -284,3 +284,24 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestBatchSizeDoesNotChangeOutput cuts the same input into tiny and large
+// batches: lines cross batch boundaries, the output must not change.
+func TestBatchSizeDoesNotChangeOutput(t *testing.T) {
+	var in bytes.Buffer
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 300 {
+		appendBox(&in, rng)
+	}
+	var want bytes.Buffer
+	if _, err := Process(bytes.NewReader(in.Bytes()), &want, Options{Rules: Rules{BoxID: box, Binary: true}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, batch := range []int{1, 100, 4096, 1 << 16} {
+		var got bytes.Buffer
+		st, err := Process(bytes.NewReader(in.Bytes()), &got, Options{Rules: Rules{BoxID: box, Binary: true}, BatchBytes: batch})
+		if err != nil || st.Records != 300 || !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("batch %d: %d records, err %v, output equal: %v", batch, st.Records, err, bytes.Equal(got.Bytes(), want.Bytes()))
+		}
+	}
+}
