@@ -6,7 +6,7 @@ BIN           := $(CURDIR)/.cache/bin
 MINIO         := $(CURDIR)/.cache/minio-$(strip $(MINIO_VERSION))/minio
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: demo test bench build
+.PHONY: demo test bench generate build
 
 ## demo: sample data into ./demo, processed in dependency order, then the status table
 demo: build
@@ -18,6 +18,10 @@ demo: build
 test: $(MINIO)
 	FIELDFLOW_MINIO=$(MINIO) FIELDFLOW_REQUIRE_MINIO=1 go test -count=1 ./...
 	go test -run=NONE -fuzz=FuzzValidate -fuzztime=30s ./processor/record
+
+## generate: render templates/ and argo-events/ from the pipeline definition and generator/fieldflow.yaml
+generate:
+	go run ./cmd/fieldflow generate --config generator/fieldflow.yaml --out .
 
 ## bench: fieldflow process against cat, cat+sync and jq on the same files
 bench: build

@@ -83,7 +83,7 @@ func Stop() {
 // Binary finds the MinIO server binary.
 func Binary() (string, error) {
 	if p := os.Getenv("FIELDFLOW_MINIO"); p != "" {
-		return p, nil
+		return filepath.Abs(p)
 	}
 	dir, err := os.Getwd()
 	if err != nil {

@@ -1,0 +1,37 @@
+//go:build !pod
+
+// The pod image is built with -tags pod: it only processes, and leaves out
+// the Argo types the generator needs (they would double its size).
+
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+
+	"github.com/fieldflow/fieldflow/generator"
+)
+
+func init() { commands = append(commands, generateCmd) }
+
+var generateCmd = command{
+	name:    "generate",
+	summary: "render the Argo Workflows and Argo Events manifests into templates/ and argo-events/",
+	flags: func(fs *flag.FlagSet) func(context.Context) error {
+		config := fs.String("config", "generator/fieldflow.yaml", "deployment config (YAML); empty for the defaults")
+		out := fs.String("out", ".", "folder that gets templates/ and argo-events/")
+		return func(ctx context.Context) error {
+			c, err := generator.LoadConfig(*config)
+			if err != nil {
+				return usageError(err.Error())
+			}
+			files, err := generator.Write(*out, c)
+			if err != nil {
+				return err
+			}
+			slog.Info("generated", "files", len(files), "into", *out)
+			return nil
+		}
+	},
+}

@@ -1,0 +1,431 @@
+package generator
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
+	sensorcheck "github.com/argoproj/argo-events/pkg/reconciler/sensor"
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/workflow/templateresolution"
+	"github.com/argoproj/argo-workflows/v3/workflow/validate"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// repoRoot is where the checked-in manifests are.
+const repoRoot = ".."
+
+func checkedIn(t *testing.T) Config {
+	t.Helper()
+	c, err := LoadConfig(filepath.Join(repoRoot, "generator", "fieldflow.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestCheckedInFilesAreCurrent fails when templates/ or argo-events/ differ
+// from what `make generate` writes: generated files are never edited by hand.
+func TestCheckedInFilesAreCurrent(t *testing.T) {
+	files, err := Render(checkedIn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, f := range files {
+		want[f.Path] = true
+		b, err := f.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(repoRoot, f.Path))
+		if err != nil {
+			t.Errorf("%s: %v (run make generate)", f.Path, err)
+			continue
+		}
+		if !bytes.Equal(got, b) {
+			t.Errorf("%s differs from what make generate writes: run make generate", f.Path)
+		}
+	}
+	for _, dir := range []string{"templates", "argo-events"} {
+		entries, _ := os.ReadDir(filepath.Join(repoRoot, dir))
+		for _, e := range entries {
+			if p := dir + "/" + e.Name(); strings.HasSuffix(p, ".yaml") && !want[p] && e.Name() != "kustomization.yaml" {
+				t.Errorf("%s is not generated any more: delete it", p)
+			}
+		}
+	}
+}
+
+// objects decodes every checked-in manifest strictly into its upstream Go
+// type: an unknown or misspelt field is an error.
+type objects struct {
+	templates    map[string]*wfv1.WorkflowTemplate
+	crons        []*wfv1.CronWorkflow
+	sensors      []*ev.Sensor
+	eventSources map[string]*ev.EventSource
+	eventBus     *ev.EventBus
+	roles        map[string]*rbacv1.Role
+	accounts     map[string]*corev1.ServiceAccount
+	bindings     []*rbacv1.RoleBinding
+}
+
+func decodeAll(t *testing.T) *objects {
+	t.Helper()
+	o := &objects{
+		templates: map[string]*wfv1.WorkflowTemplate{}, eventSources: map[string]*ev.EventSource{},
+		roles: map[string]*rbacv1.Role{}, accounts: map[string]*corev1.ServiceAccount{},
+	}
+	paths, _ := filepath.Glob(filepath.Join(repoRoot, "templates", "*.yaml"))
+	more, _ := filepath.Glob(filepath.Join(repoRoot, "argo-events", "*.yaml"))
+	for _, path := range append(paths, more...) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range strings.Split(string(b), "\n---\n") {
+			var meta struct{ Kind string }
+			if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+				t.Fatalf("%s #%d: %v", path, i, err)
+			}
+			var into any
+			switch meta.Kind {
+			case "WorkflowTemplate":
+				wt := &wfv1.WorkflowTemplate{}
+				o.templates[nameOf(t, doc)] = wt
+				into = wt
+			case "CronWorkflow":
+				cw := &wfv1.CronWorkflow{}
+				o.crons = append(o.crons, cw)
+				into = cw
+			case "Sensor":
+				s := &ev.Sensor{}
+				o.sensors = append(o.sensors, s)
+				into = s
+			case "EventSource":
+				es := &ev.EventSource{}
+				o.eventSources[nameOf(t, doc)] = es
+				into = es
+			case "EventBus":
+				o.eventBus = &ev.EventBus{}
+				into = o.eventBus
+			case "Role":
+				r := &rbacv1.Role{}
+				o.roles[nameOf(t, doc)] = r
+				into = r
+			case "ServiceAccount":
+				sa := &corev1.ServiceAccount{}
+				o.accounts[nameOf(t, doc)] = sa
+				into = sa
+			case "RoleBinding":
+				rb := &rbacv1.RoleBinding{}
+				o.bindings = append(o.bindings, rb)
+				into = rb
+			default:
+				if kind := meta.Kind; kind != "" {
+					t.Fatalf("%s #%d: unexpected kind %q", path, i, kind)
+				}
+				continue
+			}
+			if err := yaml.UnmarshalStrict([]byte(doc), into); err != nil {
+				t.Errorf("%s #%d (%s): strict decode: %v", path, i, meta.Kind, err)
+			}
+		}
+	}
+	return o
+}
+
+func nameOf(t *testing.T, doc string) string {
+	var m struct {
+		Metadata struct{ Name string }
+	}
+	if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Metadata.Name
+}
+
+// getter resolves workflowTemplateRef to the rendered templates, so a
+// reference to a template that does not exist fails validation.
+type getter map[string]*wfv1.WorkflowTemplate
+
+func (g getter) Get(name string) (*wfv1.WorkflowTemplate, error) {
+	if wt, ok := g[name]; ok {
+		return wt.DeepCopy(), nil
+	}
+	return nil, fmt.Errorf("no WorkflowTemplate %q", name)
+}
+
+func validateWorkflow(t *testing.T, o *objects, wf *wfv1.Workflow) {
+	t.Helper()
+	err := validate.ValidateWorkflow(getter(o.templates), &templateresolution.NullClusterWorkflowTemplateGetter{}, wf, nil, validate.ValidateOpts{Lint: true, Submit: true})
+	if err != nil {
+		t.Errorf("workflow %s%s: %v", wf.Name, wf.GenerateName, err)
+	}
+}
+
+func TestTemplatesPassArgoValidation(t *testing.T) {
+	o := decodeAll(t)
+	if len(o.templates) != 3 || len(o.crons) != 1 {
+		t.Fatalf("%d templates and %d cron workflows", len(o.templates), len(o.crons))
+	}
+	for name, wt := range o.templates {
+		err := validate.ValidateWorkflowTemplate(getter(o.templates), &templateresolution.NullClusterWorkflowTemplateGetter{}, wt, nil, validate.ValidateOpts{Lint: true})
+		if err != nil {
+			t.Errorf("WorkflowTemplate %s: %v", name, err)
+		}
+		for _, tmpl := range wt.Spec.Templates {
+			if tmpl.Resource == nil {
+				continue
+			}
+			// What a release step creates, with a key that would break a
+			// manifest built by text: quotes, a backslash-free "+", spaces.
+			validateWorkflow(t, o, manifestWorkflow(t, tmpl.Resource.Manifest, `fields/input/x/fields_2025-06-02 "a'b+c".jsonl`))
+		}
+		if wt.Annotations[titleAnnotation] == "" || wt.Annotations[descriptionAnnotation] == "" {
+			t.Errorf("%s lacks UI title or description", name)
+		}
+	}
+	for _, cw := range o.crons {
+		if err := validate.ValidateCronWorkflow(context.Background(), getter(o.templates), &templateresolution.NullClusterWorkflowTemplateGetter{}, cw, nil); err != nil {
+			t.Errorf("CronWorkflow %s: %v", cw.Name, err)
+		}
+		if cw.Spec.ConcurrencyPolicy != wfv1.ForbidConcurrent {
+			t.Errorf("CronWorkflow %s may overlap", cw.Name)
+		}
+	}
+}
+
+// manifestWorkflow evaluates a submit template's manifest the way Argo
+// does, with key as the input parameter, and decodes the Workflow.
+func manifestWorkflow(t *testing.T, manifest, key string) *wfv1.Workflow {
+	t.Helper()
+	const expr = "{{=toJson(inputs.parameters.key)}}"
+	if !strings.Contains(manifest, expr) {
+		t.Fatalf("manifest does not take the key as JSON: %s", manifest)
+	}
+	quoted, err := yaml.Marshal(key) // a JSON string is also YAML
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = quoted
+	js := fmt.Sprintf("%q", key)
+	wf := &wfv1.Workflow{}
+	if err := yaml.UnmarshalStrict([]byte(strings.Replace(manifest, expr, js, 1)), wf); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	if got := wf.Spec.Arguments.Parameters[0].Value.String(); got != key {
+		t.Errorf("manifest carries key %q, want %q", got, key)
+	}
+	return wf
+}
+
+func TestEventObjectsPassArgoEventsValidation(t *testing.T) {
+	o := decodeAll(t)
+	if o.eventBus == nil || o.eventBus.Spec.JetStream == nil || o.eventBus.Spec.JetStream.Version == "" {
+		t.Fatal("no pinned JetStream EventBus")
+	}
+	if len(o.sensors) != 2 || len(o.eventSources) != 2 {
+		t.Fatalf("%d sensors, %d event sources", len(o.sensors), len(o.eventSources))
+	}
+	for _, s := range o.sensors {
+		if err := sensorcheck.ValidateSensor(s, o.eventBus); err != nil {
+			t.Errorf("Sensor %s: %v", s.Name, err)
+		}
+		for _, dep := range s.Spec.Dependencies {
+			es, ok := o.eventSources[dep.EventSourceName]
+			if !ok {
+				t.Errorf("sensor %s: dependency %s names no EventSource %q", s.Name, dep.Name, dep.EventSourceName)
+				continue
+			}
+			if _, ok := es.Spec.Minio[dep.EventName]; !ok {
+				if _, ok := es.Spec.SQS[dep.EventName]; !ok {
+					t.Errorf("sensor %s: dependency %s names no event %q in EventSource %s", s.Name, dep.Name, dep.EventName, es.Name)
+				}
+			}
+		}
+		for _, tr := range s.Spec.Triggers {
+			if !tr.AtLeastOnce || tr.RetryStrategy == nil || tr.Template.K8s == nil || tr.Template.K8s.Operation != ev.Create {
+				t.Errorf("sensor %s trigger %s: want k8s create, retries and atLeastOnce", s.Name, tr.Template.Name)
+			}
+		}
+	}
+	if len(o.eventSources["minio"].Spec.Minio) != 2 || len(o.eventSources["sqs"].Spec.SQS) != 1 || !o.eventSources["sqs"].Spec.SQS[sqsEventName].JSONBody {
+		t.Error("want a minio EventSource with one event per asset and an sqs EventSource with jsonBody")
+	}
+}
+
+// TestRBACIsMinimal pins every verb granted: anything more is a failure.
+func TestRBACIsMinimal(t *testing.T) {
+	o := decodeAll(t)
+	want := map[string]string{
+		"fieldflow-workflow": "argoproj.io/workflowtaskresults:create,patch argoproj.io/workflows:create",
+		"fieldflow-sensor":   "argoproj.io/workflows:create",
+	}
+	for name, rules := range want {
+		r, ok := o.roles[name]
+		if !ok {
+			t.Errorf("no Role %s", name)
+			continue
+		}
+		var got []string
+		for _, rule := range r.Rules {
+			got = append(got, fmt.Sprintf("%s/%s:%s", strings.Join(rule.APIGroups, ","), strings.Join(rule.Resources, ","), strings.Join(rule.Verbs, ",")))
+		}
+		if strings.Join(got, " ") != rules {
+			t.Errorf("Role %s grants %v, want %s", name, got, rules)
+		}
+		if _, ok := o.accounts[name]; !ok {
+			t.Errorf("no ServiceAccount %s", name)
+		}
+	}
+	for _, rb := range o.bindings {
+		if rb.RoleRef.Name != rb.Subjects[0].Name || o.roles[rb.RoleRef.Name] == nil {
+			t.Errorf("RoleBinding %s binds %s to %s", rb.Name, rb.RoleRef.Name, rb.Subjects[0].Name)
+		}
+	}
+	// Each service account in use has its Role.
+	for _, wt := range o.templates {
+		if o.roles[wt.Spec.ServiceAccountName] == nil {
+			t.Errorf("template %s runs as %q, which has no Role", wt.Name, wt.Spec.ServiceAccountName)
+		}
+	}
+	for _, s := range o.sensors {
+		if o.roles[s.Spec.Template.ServiceAccountName] == nil {
+			t.Errorf("sensor %s runs as %q, which has no Role", s.Name, s.Spec.Template.ServiceAccountName)
+		}
+	}
+}
+
+// TestPodsAreLockedDown checks every container the templates run.
+func TestPodsAreLockedDown(t *testing.T) {
+	o := decodeAll(t)
+	for _, wt := range o.templates {
+		psc := wt.Spec.SecurityContext
+		if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.SeccompProfile == nil {
+			t.Errorf("%s: pod security context %+v", wt.Name, psc)
+		}
+		for _, tmpl := range wt.Spec.Templates {
+			c := tmpl.Container
+			if c == nil {
+				continue
+			}
+			sc := c.SecurityContext
+			if sc == nil || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation || !*sc.RunAsNonRoot ||
+				len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) != 0 ||
+				sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+				t.Errorf("%s/%s: security context %+v", wt.Name, tmpl.Name, sc)
+			}
+			if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
+				t.Errorf("%s/%s: no resources", wt.Name, tmpl.Name)
+			}
+			if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != scratchPath {
+				t.Errorf("%s/%s: no scratch volume", wt.Name, tmpl.Name)
+			}
+			for _, e := range c.Env {
+				if strings.Contains(e.Name, "SECRET") || strings.Contains(e.Name, "ACCESS_KEY") {
+					if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+						t.Errorf("%s/%s: %s is not taken from a Secret", wt.Name, tmpl.Name, e.Name)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestProcessRetriesOnlyExitCode1 reads the rendered retry strategies.
+func TestProcessRetriesOnlyExitCode1(t *testing.T) {
+	o := decodeAll(t)
+	for _, name := range []string{"fieldflow-box", "fieldflow-field"} {
+		wt := o.templates[name]
+		var found bool
+		for _, tmpl := range wt.Spec.Templates {
+			if tmpl.Name != processTemplate {
+				continue
+			}
+			found = true
+			rs := tmpl.RetryStrategy
+			if rs == nil || rs.Expression != "asInt(lastRetry.exitCode) == 1" || rs.Backoff == nil || rs.Limit == nil {
+				t.Errorf("%s: retry strategy %+v", name, rs)
+			}
+			if tmpl.Metrics == nil || len(tmpl.Metrics.Prometheus) < 3 {
+				t.Errorf("%s: process metrics %+v", name, tmpl.Metrics)
+			}
+		}
+		if !found {
+			t.Errorf("%s has no process template", name)
+		}
+		if wt.Spec.Synchronization == nil || len(wt.Spec.Synchronization.Mutexes) != 1 ||
+			!strings.Contains(wt.Spec.Synchronization.Mutexes[0].Name, "workflow.parameters.key") {
+			t.Errorf("%s: no mutex on the key", name)
+		}
+		if wt.Spec.ActiveDeadlineSeconds == nil || wt.Spec.PodGC == nil || wt.Spec.TTLStrategy == nil {
+			t.Errorf("%s: no deadline, pod GC or TTL", name)
+		}
+	}
+}
+
+// TestFieldDAG checks the field template shows each dependency check as a
+// task, gates process on all of them, and releases later files.
+func TestFieldDAG(t *testing.T) {
+	o := decodeAll(t)
+	wt := o.templates["fieldflow-field"]
+	tasks := map[string]wfv1.DAGTask{}
+	for _, tmpl := range wt.Spec.Templates {
+		if tmpl.Name == mainTemplate {
+			for _, task := range tmpl.DAG.Tasks {
+				tasks[task.Name] = task
+			}
+		}
+	}
+	for _, check := range []string{"start-date", "box-processed", "earlier-dates-processed"} {
+		if _, ok := tasks[check]; !ok {
+			t.Errorf("no task %s", check)
+		}
+		if !strings.Contains(tasks["process"].When, "tasks."+check+".outputs.parameters.ready") {
+			t.Errorf("process does not wait for %s: %q", check, tasks["process"].When)
+		}
+		if !strings.Contains(tasks["not-ready"].When, "tasks."+check+".outputs.parameters.ready") {
+			t.Errorf("not-ready ignores %s", check)
+		}
+	}
+	if tasks["release-field"].Depends != "process.Succeeded" || tasks["submit-field"].WithParam != "{{tasks.release-field.outputs.result}}" {
+		t.Errorf("release: %+v / %+v", tasks["release-field"], tasks["submit-field"])
+	}
+	if wt.Spec.Arguments.Parameters[0].Name != "key" || wt.Spec.Arguments.Parameters[0].Description.String() == "" {
+		t.Error("parameter key has no description")
+	}
+}
+
+func TestMetricNames(t *testing.T) {
+	o := decodeAll(t)
+	help := map[string]string{}
+	for _, wt := range o.templates {
+		for _, tmpl := range wt.Spec.Templates {
+			if tmpl.Metrics == nil {
+				continue
+			}
+			for _, m := range tmpl.Metrics.Prometheus {
+				if strings.Trim(m.Name, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+					t.Errorf("metric name %q is not [a-z0-9_]", m.Name)
+				}
+				if h, ok := help[m.Name]; ok && h != m.Help {
+					t.Errorf("metric %s has two help texts", m.Name)
+				}
+				help[m.Name] = m.Help
+			}
+		}
+	}
+	for _, m := range CustomMetrics {
+		if _, ok := help[m.Name]; !ok {
+			t.Errorf("metric %s is declared by no template", m.Name)
+		}
+	}
+}

@@ -1,0 +1,250 @@
+package generator
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
+	"github.com/argoproj/argo-events/pkg/eventsources/events"
+	"github.com/argoproj/argo-events/pkg/sensors/dependencies"
+	"github.com/argoproj/argo-events/pkg/sensors/triggers"
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/notification"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	s3test.Stop()
+	os.Exit(code)
+}
+
+const box = "01976dbcbdb77dc4b9b61ba545503b77"
+
+// trigger runs an event through a Sensor the way Argo Events does: the
+// dependency's transform, its filters, then the trigger's parameters on
+// its Workflow. It returns the Workflows the sensor would create.
+func trigger(t *testing.T, o *objects, s *ev.Sensor, eventName string, data []byte) []*wfv1.Workflow {
+	t.Helper()
+	var out []*wfv1.Workflow
+	for _, dep := range s.Spec.Dependencies {
+		if dep.EventName != eventName {
+			continue
+		}
+		ce := cloudevents.NewEvent()
+		ce.SetID("1")
+		ce.SetSource(dep.EventSourceName)
+		ce.SetType(s.Name)
+		ce.SetSubject(eventName)
+		ce.SetTime(time.Now())
+		if err := ce.SetData(cloudevents.ApplicationJSON, data); err != nil {
+			t.Fatal(err)
+		}
+		transformed, err := dependencies.ApplyTransform(&ce, dep.Transform)
+		if err != nil {
+			t.Fatalf("transform of %s: %v", dep.Name, err)
+		}
+		event := &ev.Event{
+			Context: &ev.EventContext{ID: "1", Source: dep.EventSourceName, Type: s.Name, Subject: eventName, DataContentType: "application/json", SpecVersion: "1.0"},
+			Data:    transformed.Data(),
+		}
+		pass, _ := dependencies.Filter(event, dep.Filters, dep.FiltersLogicalOperator)
+		if !pass {
+			continue // a filter error is how Argo Events drops events without the path
+		}
+		for _, tr := range s.Spec.Triggers {
+			if tr.Template.Conditions != dep.Name {
+				continue
+			}
+			obj := &unstructured.Unstructured{}
+			if err := obj.UnmarshalJSON(tr.Template.K8s.Source.Resource.Value); err != nil {
+				t.Fatal(err)
+			}
+			if err := triggers.ApplyResourceParameters(map[string]*ev.Event{dep.Name: event}, tr.Template.K8s.Parameters, obj); err != nil {
+				t.Fatalf("trigger %s: %v", tr.Template.Name, err)
+			}
+			b, err := obj.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wf := &wfv1.Workflow{}
+			if err := json.Unmarshal(b, wf); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, wf)
+		}
+	}
+	return out
+}
+
+func sensorNamed(t *testing.T, o *objects, name string) *ev.Sensor {
+	for _, s := range o.sensors {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no sensor %s", name)
+	return nil
+}
+
+// checkTriggered asserts that exactly one Workflow was made, from the
+// template of asset, carrying key exactly, and that it passes validation.
+func checkTriggered(t *testing.T, o *objects, wfs []*wfv1.Workflow, key, template string) {
+	t.Helper()
+	if template == "" {
+		if len(wfs) != 0 {
+			t.Errorf("%q triggered %d workflows, want none", key, len(wfs))
+		}
+		return
+	}
+	if len(wfs) != 1 {
+		t.Fatalf("%q triggered %d workflows, want 1", key, len(wfs))
+	}
+	wf := wfs[0]
+	if wf.Spec.WorkflowTemplateRef == nil || wf.Spec.WorkflowTemplateRef.Name != template || o.templates[template] == nil {
+		t.Errorf("%q: workflow references %+v, want existing template %s", key, wf.Spec.WorkflowTemplateRef, template)
+	}
+	if got := wf.Spec.Arguments.Parameters[0].Value.String(); got != key {
+		t.Errorf("workflow carries key %q, want %q", got, key)
+	}
+	validateWorkflow(t, o, wf)
+}
+
+// TestMinIONotificationsTrigger uploads files to a real MinIO, captures
+// the notifications with minio-go's ListenBucketNotification (what the
+// minio EventSource runs), wraps them as the EventSource publishes them and
+// runs them through the generated Sensor with Argo Events' own code.
+func TestMinIONotificationsTrigger(t *testing.T) {
+	o := decodeAll(t)
+	srv := s3test.Require(t)
+	st := srv.Bucket(t)
+	u, _ := url.Parse(srv.Endpoint)
+	mc, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, ""), Secure: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	notes := mc.ListenBucketNotification(ctx, st.Bucket(), "", "", []string{objectCreatedMinIO})
+	put := func(key string) {
+		if err := st.Put(ctx, key, strings.NewReader("{}\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The listener is ready once a warm-up upload comes back.
+	got := map[string]notification.Info{}
+	for i := 0; len(got) == 0; i++ {
+		put("warmup/" + string(rune('a'+i%26)))
+		select {
+		case n := <-notes:
+			if n.Err != nil {
+				t.Fatal(n.Err)
+			}
+			got["warmup"] = n
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("no notification from MinIO")
+		}
+	}
+	cases := map[string]string{
+		"boxes/input/bounding_box_" + box + ".jsonl":                    "fieldflow-box",
+		"fields/input/" + box + "/fields_2025-06-02 late+upload.jsonl":  "fieldflow-field",
+		"fields/input/" + box + "/fields_2025-06-03.jsonl":              "fieldflow-field",
+		"fields/input/readme.txt":                                       "",
+		"boxes/input/bounding_box_NOTHEX.jsonl":                         "",
+		"boxes/output/bounding_box_" + box + ".jsonl":                   "",
+	}
+	for key := range cases {
+		put(key)
+	}
+	for len(got) < len(cases)+1 {
+		select {
+		case n := <-notes:
+			if n.Err != nil {
+				t.Fatal(n.Err)
+			}
+			for _, r := range n.Records {
+				if _, ok := cases[r.S3.Object.Key]; ok {
+					got[r.S3.Object.Key] = n
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("got notifications for %d of %d keys", len(got)-1, len(cases))
+		}
+	}
+	es := o.eventSources[minioSourceName]
+	s := sensorNamed(t, o, minioSourceName)
+	for key, template := range cases {
+		n := got[key]
+		// MinIO sends keys as uploaded: nothing to decode on this path.
+		if n.Records[0].S3.Object.Key != key {
+			t.Errorf("MinIO sent key %q for %q", n.Records[0].S3.Object.Key, key)
+		}
+		data, err := json.Marshal(&events.MinioEventData{Notification: n.Records})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The EventSource publishes under the event whose prefix matches.
+		var wfs []*wfv1.Workflow
+		for name, art := range es.Spec.Minio {
+			if strings.HasPrefix(key, art.Filter.Prefix) {
+				wfs = append(wfs, trigger(t, o, s, name, data)...)
+			}
+		}
+		checkTriggered(t, o, wfs, key, template)
+	}
+}
+
+// TestSQSNotificationsTrigger runs S3-to-SQS messages through the SQS
+// Sensor: keys arrive form-URL-encoded and must reach the exact object;
+// test events and keys of no asset trigger nothing.
+func TestSQSNotificationsTrigger(t *testing.T) {
+	o := decodeAll(t)
+	s := sensorNamed(t, o, sqsSourceName)
+	message := func(body string) []byte {
+		// As the sqs EventSource with jsonBody publishes a message.
+		raw := json.RawMessage(body)
+		b, err := json.Marshal(&events.SQSEventData{MessageId: "m-1", Body: &raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	record := func(key string) string {
+		// The shape AWS S3 sends (event version 2.1); keys are encoded as a
+		// form value, a space as "+".
+		return `{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1",` +
+			`"eventTime":"2025-06-02T10:00:00.000Z","eventName":"ObjectCreated:Put",` +
+			`"s3":{"s3SchemaVersion":"1.0","bucket":{"name":"irrigation","arn":"arn:aws:s3:::irrigation"},` +
+			`"object":{"key":"` + url.QueryEscape(key) + `","size":3,"eTag":"0123","sequencer":"0055AED6DCD90281E5"}}}]}`
+	}
+	for _, tc := range []struct{ key, template string }{
+		{"boxes/input/bounding_box_" + box + ".jsonl", "fieldflow-box"},
+		{"fields/input/" + box + "/fields_2025-06-02 late+upload.jsonl", "fieldflow-field"},
+		{"fields/input/" + box + "/fields_2025-06-02_ümlaut%.jsonl", "fieldflow-field"},
+		{"fields/input/readme.txt", ""},
+		{"fields/output/" + box + "/fields_2025-06-02.jsonl", ""},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			if !strings.Contains(record(tc.key), "+") && strings.Contains(tc.key, " ") {
+				t.Fatal("the payload does not encode spaces as AWS does")
+			}
+			checkTriggered(t, o, trigger(t, o, s, sqsEventName, message(record(tc.key))), tc.key, tc.template)
+		})
+	}
+	testEvent := `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2025-06-02T10:00:00.000Z","Bucket":"irrigation","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}`
+	checkTriggered(t, o, trigger(t, o, s, sqsEventName, message(testEvent)), "s3:TestEvent", "")
+	// A deletion never triggers processing.
+	deleted := strings.Replace(record("boxes/input/bounding_box_"+box+".jsonl"), "ObjectCreated:Put", "ObjectRemoved:Delete", 1)
+	checkTriggered(t, o, trigger(t, o, s, sqsEventName, message(deleted)), "deleted box", "")
+}

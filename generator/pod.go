@@ -1,0 +1,164 @@
+package generator
+
+import (
+	"fmt"
+	"strconv"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fieldflow/fieldflow/processor/pipeline"
+)
+
+// Names shared by the rendered objects.
+const (
+	workflowServiceAccount = "fieldflow-workflow"
+	sensorServiceAccount   = "fieldflow-sensor"
+	scratchVolume          = "scratch"
+	scratchPath            = "/tmp"
+	outputsDir             = scratchPath + "/outputs"
+	keyParam               = "key"
+	partOf                 = "fieldflow"
+	// runAs is the distroless "nonroot" user the image runs as.
+	runAs = 65532
+)
+
+// Argo UI annotations.
+const (
+	titleAnnotation       = "workflows.argoproj.io/title"
+	descriptionAnnotation = "workflows.argoproj.io/description"
+)
+
+func templateName(a *pipeline.Asset) string { return "fieldflow-" + a.Name }
+
+func objectMeta(c Config, name, title, description string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:      name,
+		Namespace: c.Namespace,
+		Labels:    labels(),
+		Annotations: map[string]string{
+			titleAnnotation:       title,
+			descriptionAnnotation: description,
+		},
+	}
+}
+
+func labels() map[string]string {
+	return map[string]string{"app.kubernetes.io/part-of": partOf}
+}
+
+// workflowDefaults are the settings every fieldflow workflow has: its
+// service account, a non-root pod, garbage collection and a deadline.
+func workflowDefaults(spec *wfv1.WorkflowSpec) {
+	spec.ServiceAccountName = workflowServiceAccount
+	spec.ActiveDeadlineSeconds = ptr(int64(3600))
+	spec.PodGC = &wfv1.PodGC{Strategy: wfv1.PodGCOnPodSuccess}
+	spec.TTLStrategy = &wfv1.TTLStrategy{
+		SecondsAfterSuccess: ptr(int32(24 * 3600)),
+		SecondsAfterFailure: ptr(int32(7 * 24 * 3600)),
+	}
+	spec.SecurityContext = &corev1.PodSecurityContext{
+		RunAsNonRoot:   ptr(true),
+		RunAsUser:      ptr(int64(runAs)),
+		RunAsGroup:     ptr(int64(runAs)),
+		FSGroup:        ptr(int64(runAs)),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	spec.Volumes = []corev1.Volume{{
+		Name:         scratchVolume,
+		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr(resource.MustParse("1Gi"))}},
+	}}
+	spec.PodMetadata = &wfv1.Metadata{Labels: labels()}
+}
+
+// container runs `fieldflow args...` with the pipeline settings, the store
+// and its credentials, read-only and without privileges.
+func container(c Config, profile pipeline.Profile, args ...string) (*corev1.Container, error) {
+	res, err := resources(profile)
+	if err != nil {
+		return nil, err
+	}
+	ctr := &corev1.Container{
+		Image:           c.Image,
+		ImagePullPolicy: corev1.PullPolicy(c.ImagePullPolicy),
+		Command:         []string{"fieldflow"},
+		Args:            args,
+		Env:             env(c, profile),
+		Resources:       res,
+		VolumeMounts:    []corev1.VolumeMount{{Name: scratchVolume, MountPath: scratchPath}},
+		SecurityContext: &corev1.SecurityContext{
+			RunAsNonRoot:             ptr(true),
+			ReadOnlyRootFilesystem:   ptr(true),
+			AllowPrivilegeEscalation: ptr(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+	}
+	return ctr, nil
+}
+
+func env(c Config, profile pipeline.Profile) []corev1.EnvVar {
+	var out []corev1.EnvVar
+	for _, kv := range c.env() {
+		out = append(out, corev1.EnvVar{Name: kv[0], Value: kv[1]})
+	}
+	out = append(out,
+		corev1.EnvVar{Name: "FIELDFLOW_STORE", Value: "s3://" + c.Bucket},
+		corev1.EnvVar{Name: "FIELDFLOW_PRECISION", Value: profile.Precision},
+		corev1.EnvVar{Name: "AWS_REGION", Value: c.S3.Region},
+	)
+	if c.S3.Endpoint != "" {
+		out = append(out, corev1.EnvVar{Name: "AWS_ENDPOINT_URL", Value: c.S3.Endpoint})
+	}
+	if c.S3.CredentialsSecret != "" {
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+			out = append(out, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{
+				SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: c.S3.CredentialsSecret},
+					Key:                  k,
+				},
+			}})
+		}
+	}
+	return out
+}
+
+// resources turns a profile into requests and limits; a GPU is requested
+// and limited alike, as Kubernetes requires for extended resources.
+func resources(p pipeline.Profile) (corev1.ResourceRequirements, error) {
+	r := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
+	for _, q := range []struct {
+		list  corev1.ResourceList
+		name  corev1.ResourceName
+		value string
+	}{
+		{r.Requests, corev1.ResourceCPU, p.CPURequest},
+		{r.Limits, corev1.ResourceCPU, p.CPULimit},
+		{r.Requests, corev1.ResourceMemory, p.MemoryRequest},
+		{r.Limits, corev1.ResourceMemory, p.MemoryLimit},
+	} {
+		v, err := resource.ParseQuantity(q.value)
+		if err != nil {
+			return r, fmt.Errorf("resource %s %q: %w", q.name, q.value, err)
+		}
+		q.list[q.name] = v
+	}
+	if p.GPUs > 0 {
+		gpus := resource.MustParse(strconv.Itoa(p.GPUs))
+		r.Requests["nvidia.com/gpu"] = gpus
+		r.Limits["nvidia.com/gpu"] = gpus
+	}
+	return r, nil
+}
+
+// nodeSelector puts GPU runs on nodes with the profile's GPU type.
+func nodeSelector(c Config, p pipeline.Profile) map[string]string {
+	if p.GPUs == 0 || p.GPUType == "" {
+		return nil
+	}
+	return map[string]string{c.GPUNodeLabel: p.GPUType}
+}
+
+func ptr[T any](v T) *T { return &v }
