@@ -157,12 +157,12 @@ func TestMinIONotificationsTrigger(t *testing.T) {
 		}
 	}
 	cases := map[string]string{
-		"boxes/input/bounding_box_" + box + ".jsonl":                    "fieldflow-box",
-		"fields/input/" + box + "/fields_2025-06-02 late+upload.jsonl":  "fieldflow-field",
-		"fields/input/" + box + "/fields_2025-06-03.jsonl":              "fieldflow-field",
-		"fields/input/readme.txt":                                       "",
-		"boxes/input/bounding_box_NOTHEX.jsonl":                         "",
-		"boxes/output/bounding_box_" + box + ".jsonl":                   "",
+		"boxes/input/bounding_box_" + box + ".jsonl":                   "fieldflow-box",
+		"fields/input/" + box + "/fields_2025-06-02 late+upload.jsonl": "fieldflow-field",
+		"fields/input/" + box + "/fields_2025-06-03.jsonl":             "fieldflow-field",
+		"fields/input/readme.txt":                                      "",
+		"boxes/input/bounding_box_NOTHEX.jsonl":                        "",
+		"boxes/output/bounding_box_" + box + ".jsonl":                  "",
 	}
 	for key := range cases {
 		put(key)
