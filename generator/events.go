@@ -58,7 +58,7 @@ var sources = []source{
 // byte. A test event (s3:TestEvent) has no Records and passes unchanged, to
 // be dropped by the filters.
 const sqsDecode = `local function decode(s)
-  s = string.gsub(s, "+", " ")
+  s = string.gsub(s, "%+", " ")
   return (string.gsub(s, "%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 if event.body ~= nil and event.body.Records ~= nil then

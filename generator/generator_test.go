@@ -406,7 +406,7 @@ func TestFieldDAG(t *testing.T) {
 
 func TestMetricNames(t *testing.T) {
 	o := decodeAll(t)
-	help := map[string]string{}
+	help, kind := map[string]string{}, map[string]string{}
 	for _, wt := range o.templates {
 		for _, tmpl := range wt.Spec.Templates {
 			if tmpl.Metrics == nil {
@@ -420,12 +420,22 @@ func TestMetricNames(t *testing.T) {
 					t.Errorf("metric %s has two help texts", m.Name)
 				}
 				help[m.Name] = m.Help
+				k := "gauge"
+				if m.Counter != nil {
+					k = "counter"
+				} else if m.Histogram != nil {
+					k = "histogram"
+				}
+				if prev, ok := kind[m.Name]; ok && prev != k {
+					t.Errorf("metric %s is both a %s and a %s", m.Name, prev, k)
+				}
+				kind[m.Name] = k
 			}
 		}
 	}
 	for _, m := range CustomMetrics {
-		if _, ok := help[m.Name]; !ok {
-			t.Errorf("metric %s is declared by no template", m.Name)
+		if _, ok := help[m.Name]; !ok || kind[m.Name] != m.Type {
+			t.Errorf("metric %s (%s) is declared by no template as a %s", m.Name, kind[m.Name], m.Type)
 		}
 	}
 }
