@@ -11,15 +11,12 @@ import (
 
 	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
 	"github.com/argoproj/argo-events/pkg/eventsources/events"
-	"github.com/argoproj/argo-events/pkg/sensors/dependencies"
-	"github.com/argoproj/argo-events/pkg/sensors/triggers"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/notification"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	sensorrun "github.com/fieldflow/fieldflow/generator/sensor"
 	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
 )
 
@@ -31,60 +28,14 @@ func TestMain(m *testing.M) {
 
 const box = "01976dbcbdb77dc4b9b61ba545503b77"
 
-// trigger runs an event through a Sensor the way Argo Events does: the
-// dependency's transform, its filters, then the trigger's parameters on
-// its Workflow. It returns the Workflows the sensor would create.
+// trigger runs an event through a Sensor with Argo Events' own code.
 func trigger(t *testing.T, o *objects, s *ev.Sensor, eventName string, data []byte) []*wfv1.Workflow {
 	t.Helper()
-	var out []*wfv1.Workflow
-	for _, dep := range s.Spec.Dependencies {
-		if dep.EventName != eventName {
-			continue
-		}
-		ce := cloudevents.NewEvent()
-		ce.SetID("1")
-		ce.SetSource(dep.EventSourceName)
-		ce.SetType(s.Name)
-		ce.SetSubject(eventName)
-		ce.SetTime(time.Now())
-		if err := ce.SetData(cloudevents.ApplicationJSON, data); err != nil {
-			t.Fatal(err)
-		}
-		transformed, err := dependencies.ApplyTransform(&ce, dep.Transform)
-		if err != nil {
-			t.Fatalf("transform of %s: %v", dep.Name, err)
-		}
-		event := &ev.Event{
-			Context: &ev.EventContext{ID: "1", Source: dep.EventSourceName, Type: s.Name, Subject: eventName, DataContentType: "application/json", SpecVersion: "1.0"},
-			Data:    transformed.Data(),
-		}
-		pass, _ := dependencies.Filter(event, dep.Filters, dep.FiltersLogicalOperator)
-		if !pass {
-			continue // a filter error is how Argo Events drops events without the path
-		}
-		for _, tr := range s.Spec.Triggers {
-			if tr.Template.Conditions != dep.Name {
-				continue
-			}
-			obj := &unstructured.Unstructured{}
-			if err := obj.UnmarshalJSON(tr.Template.K8s.Source.Resource.Value); err != nil {
-				t.Fatal(err)
-			}
-			if err := triggers.ApplyResourceParameters(map[string]*ev.Event{dep.Name: event}, tr.Template.K8s.Parameters, obj); err != nil {
-				t.Fatalf("trigger %s: %v", tr.Template.Name, err)
-			}
-			b, err := obj.MarshalJSON()
-			if err != nil {
-				t.Fatal(err)
-			}
-			wf := &wfv1.Workflow{}
-			if err := json.Unmarshal(b, wf); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, wf)
-		}
+	wfs, err := sensorrun.Workflows(s, eventName, data)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return wfs
 }
 
 func sensorNamed(t *testing.T, o *objects, name string) *ev.Sensor {

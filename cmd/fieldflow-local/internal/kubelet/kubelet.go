@@ -1,0 +1,114 @@
+// Package kubelet stands in for a scheduler and a kubelet on one machine:
+// it binds the pods Argo's controller creates to a node and runs each pod's
+// main container command as a local process. It then does what Argo's
+// executor would: it reads the output parameters, reports them in a
+// WorkflowTaskResult, and sets the pod's phase and exit code. Pods of
+// resource templates (the release and reconcile submits) get their
+// resource action performed here.
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Kubelet runs the pods of one namespace.
+type Kubelet struct {
+	Kube      kubernetes.Interface
+	Argo      wfclientset.Interface
+	Dynamic   dynamic.Interface
+	Namespace string
+	Node      string
+	// Programs maps a container command to a local program: the images
+	// run the fieldflow binary as "fieldflow".
+	Programs map[string]string
+	// Env is set last in every process: it points pods at the local store.
+	Env map[string]string
+	// WorkDir holds a folder per pod: its volumes, logs and outputs.
+	WorkDir string
+	// Parallel bounds the processes running at once.
+	Parallel int
+	Log      *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // by pod name
+}
+
+// Run watches pods until ctx ends.
+func (k *Kubelet) Run(ctx context.Context) error {
+	k.running = map[string]context.CancelFunc{}
+	slots := make(chan struct{}, max(1, k.Parallel))
+	for ctx.Err() == nil {
+		w, err := k.Kube.CoreV1().Pods(k.Namespace).Watch(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("watch pods: %w", err)
+		}
+		for ev := range w.ResultChan() {
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			switch ev.Type {
+			case watch.Deleted:
+				k.stop(pod.Name)
+			case watch.Added, watch.Modified:
+				if pod.Spec.NodeName == "" && pod.DeletionTimestamp == nil {
+					k.start(ctx, pod.DeepCopy(), slots)
+				}
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// start binds a pending pod and runs it when a slot is free.
+func (k *Kubelet) start(ctx context.Context, pod *corev1.Pod, slots chan struct{}) {
+	k.mu.Lock()
+	if _, ok := k.running[pod.Name]; ok {
+		k.mu.Unlock()
+		return
+	}
+	podCtx, cancel := context.WithCancel(ctx)
+	k.running[pod.Name] = cancel
+	k.mu.Unlock()
+	binding := &corev1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},
+		Target:     corev1.ObjectReference{Kind: "Node", Name: k.Node},
+	}
+	if err := k.Kube.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
+		k.Log.Warn("bind pod", "pod", pod.Name, "err", err)
+		k.stop(pod.Name)
+		return
+	}
+	pod.Spec.NodeName = k.Node
+	go func() {
+		defer k.stop(pod.Name)
+		select {
+		case slots <- struct{}{}:
+		case <-podCtx.Done():
+			return
+		}
+		defer func() { <-slots }()
+		if err := k.runPod(podCtx, pod); err != nil {
+			k.Log.Warn("pod", "pod", pod.Name, "err", err)
+		}
+	}()
+}
+
+func (k *Kubelet) stop(name string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if cancel, ok := k.running[name]; ok {
+		cancel()
+		delete(k.running, name)
+	}
+}

@@ -1,0 +1,279 @@
+package kubelet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Names Argo's controller gives pods, containers and their metadata.
+const (
+	mainContainer  = "main"
+	templateEnv    = "ARGO_TEMPLATE"
+	nodeIDKey      = "workflows.argoproj.io/node-id"
+	workflowLabel  = "workflows.argoproj.io/workflow"
+	completedLabel = "workflows.argoproj.io/report-outputs-completed"
+	maxResult      = 256 << 10 // what Argo keeps of stdout as outputs.result
+)
+
+// outcome is how a pod's main container ended.
+type outcome struct {
+	exitCode int32
+	message  string
+	outputs  *wfv1.Outputs
+}
+
+func (k *Kubelet) runPod(ctx context.Context, pod *corev1.Pod) error {
+	tmpl, err := template(pod)
+	if err != nil {
+		return k.finish(ctx, pod, outcome{exitCode: 64, message: err.Error()})
+	}
+	if err := k.setRunning(ctx, pod); err != nil {
+		return err
+	}
+	var out outcome
+	if tmpl.Resource != nil {
+		out = k.resource(ctx, pod, tmpl)
+	} else {
+		out = k.process(ctx, pod, tmpl)
+	}
+	if ctx.Err() != nil && out.exitCode == 0 {
+		out = outcome{exitCode: 137, message: "killed: pod deleted or deadline passed"}
+	}
+	if err := k.report(context.WithoutCancel(ctx), pod, out.outputs); err != nil {
+		return err
+	}
+	return k.finish(ctx, pod, out)
+}
+
+// template reads the template the controller put in the init container.
+func template(pod *corev1.Pod) (*wfv1.Template, error) {
+	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		for _, e := range c.Env {
+			if e.Name != templateEnv {
+				continue
+			}
+			t := &wfv1.Template{}
+			if err := json.Unmarshal([]byte(e.Value), t); err != nil {
+				return nil, fmt.Errorf("pod %s: %s: %w", pod.Name, templateEnv, err)
+			}
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("pod %s has no %s", pod.Name, templateEnv)
+}
+
+func mainOf(pod *corev1.Pod) (corev1.Container, bool) {
+	for _, c := range pod.Spec.Containers {
+		if c.Name == mainContainer {
+			return c, true
+		}
+	}
+	return corev1.Container{}, false
+}
+
+// process runs the main container's command, without the executor that
+// the controller wraps it in, as a local program.
+func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Template) outcome {
+	ctr, ok := mainOf(pod)
+	if !ok {
+		return outcome{exitCode: 64, message: "no main container"}
+	}
+	dir := filepath.Join(k.WorkDir, pod.Name)
+	mounts := map[string]string{}
+	for _, m := range ctr.VolumeMounts {
+		local := filepath.Join(dir, "volumes", m.Name)
+		if err := os.MkdirAll(local, 0o755); err != nil {
+			return outcome{exitCode: 64, message: err.Error()}
+		}
+		mounts[m.MountPath] = local
+	}
+	argv := append(unwrap(ctr.Command), ctr.Args...)
+	if len(argv) == 0 {
+		return outcome{exitCode: 64, message: "no command"}
+	}
+	if p, ok := k.Programs[argv[0]]; ok {
+		argv[0] = p
+	}
+	for i := range argv[1:] {
+		argv[i+1] = remap(argv[i+1], mounts)
+	}
+	env, err := k.env(ctx, pod, ctr)
+	if err != nil {
+		return outcome{exitCode: 64, message: err.Error()}
+	}
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(*d)*time.Second)
+		defer cancel()
+	}
+	var stdout bytes.Buffer
+	logFile, err := os.Create(filepath.Join(dir, "stderr.log"))
+	if err != nil {
+		return outcome{exitCode: 64, message: err.Error()}
+	}
+	defer logFile.Close()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, &stdout, logFile
+	runErr := cmd.Run()
+	out := outcome{outputs: &wfv1.Outputs{}}
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(runErr, &exitErr):
+		out.exitCode = int32(exitErr.ExitCode())
+		if out.exitCode < 0 {
+			out.exitCode = 137
+		}
+		out.message = lastLine(filepath.Join(dir, "stderr.log"))
+	case runErr != nil:
+		return outcome{exitCode: 64, message: runErr.Error()}
+	}
+	result := strings.TrimSuffix(stdout.String(), "\n")
+	if len(result) > maxResult {
+		result = result[len(result)-maxResult:]
+	}
+	out.outputs.Result = &result
+	params, err := parameters(tmpl, mounts)
+	if err != nil && out.exitCode == 0 {
+		return outcome{exitCode: 1, message: err.Error(), outputs: out.outputs}
+	}
+	out.outputs.Parameters = params
+	return out
+}
+
+// unwrap drops Argo's emissary wrapper: argoexec emissary [flags] -- cmd...
+func unwrap(command []string) []string {
+	for i, a := range command {
+		if a == "--" && i > 0 && strings.HasSuffix(command[0], "argoexec") {
+			return append([]string{}, command[i+1:]...)
+		}
+	}
+	return append([]string{}, command...)
+}
+
+// remap points a path inside a volume mount at the pod's local folder.
+func remap(arg string, mounts map[string]string) string {
+	for mount, local := range mounts {
+		if arg == mount || strings.HasPrefix(arg, mount+"/") {
+			return local + strings.TrimPrefix(arg, mount)
+		}
+	}
+	return arg
+}
+
+// parameters reads the template's output parameters from their files, with
+// their defaults where a file is missing, as Argo's executor does.
+func parameters(tmpl *wfv1.Template, mounts map[string]string) ([]wfv1.Parameter, error) {
+	var out []wfv1.Parameter
+	for _, p := range tmpl.Outputs.Parameters {
+		if p.ValueFrom == nil || p.ValueFrom.Path == "" {
+			continue
+		}
+		b, err := os.ReadFile(remap(p.ValueFrom.Path, mounts))
+		switch {
+		case err == nil:
+			p.Value = wfv1.AnyStringPtr(strings.TrimSuffix(string(b), "\n"))
+		case p.ValueFrom.Default != nil:
+			p.Value = p.ValueFrom.Default
+		default:
+			return out, fmt.Errorf("output parameter %s: %w", p.Name, err)
+		}
+		p.ValueFrom = nil
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func lastLine(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}
+
+// report creates the WorkflowTaskResult the controller waits for: without
+// it, a template that declares outputs never completes.
+func (k *Kubelet) report(ctx context.Context, pod *corev1.Pod, outputs *wfv1.Outputs) error {
+	nodeID := pod.Annotations[nodeIDKey]
+	wf := pod.Labels[workflowLabel]
+	if nodeID == "" || wf == "" {
+		return fmt.Errorf("pod %s has no node id or workflow label", pod.Name)
+	}
+	tr := &wfv1.WorkflowTaskResult{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            nodeID,
+			Labels:          map[string]string{workflowLabel: wf, completedLabel: "true"},
+			OwnerReferences: pod.OwnerReferences,
+		},
+		NodeResult: wfv1.NodeResult{Outputs: outputs, Progress: "1/1"},
+	}
+	_, err := k.Argo.ArgoprojV1alpha1().WorkflowTaskResults(pod.Namespace).Create(ctx, tr, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("report outputs of %s: %w", pod.Name, err)
+	}
+	return nil
+}
+
+func (k *Kubelet) setRunning(ctx context.Context, pod *corev1.Pod) error {
+	now := metav1.Now()
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.StartTime = &now
+	pod.Status.ContainerStatuses = nil
+	for _, c := range pod.Spec.Containers {
+		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, Ready: true, Started: ptr(true),
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
+		})
+	}
+	updated, err := k.Kube.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+	if err != nil {
+		return fmt.Errorf("pod %s running: %w", pod.Name, err)
+	}
+	*pod = *updated
+	return nil
+}
+
+// finish sets the final phase; every container ends with the main
+// container's exit code, the wait container with 0.
+func (k *Kubelet) finish(ctx context.Context, pod *corev1.Pod, out outcome) error {
+	now := metav1.Now()
+	if pod.Status.StartTime == nil {
+		pod.Status.StartTime = &now
+	}
+	pod.Status.Phase = corev1.PodSucceeded
+	if out.exitCode != 0 {
+		pod.Status.Phase = corev1.PodFailed
+		pod.Status.Message = out.message
+	}
+	pod.Status.ContainerStatuses = nil
+	for _, c := range pod.Spec.Containers {
+		code, reason, msg := int32(0), "Completed", ""
+		if c.Name == mainContainer && out.exitCode != 0 {
+			code, reason, msg = out.exitCode, "Error", out.message
+		}
+		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image,
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: code, Reason: reason, Message: msg, StartedAt: *pod.Status.StartTime, FinishedAt: now,
+			}},
+		})
+	}
+	// The pod's own context may be over (deadline): finishing must not be.
+	_, err := k.Kube.CoreV1().Pods(pod.Namespace).UpdateStatus(context.WithoutCancel(ctx), pod, metav1.UpdateOptions{})
+	if err != nil {
+		return fmt.Errorf("pod %s finished: %w", pod.Name, err)
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
