@@ -1,0 +1,139 @@
+// Package engine runs the generated manifests on a local Kubernetes API
+// with Argo's own controller: it applies the templates, runs pods with the
+// process kubelet, turns store notifications into Workflows through the
+// generated Sensors, and for --once waits until nothing more can run.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/kubelet"
+	"github.com/fieldflow/fieldflow/processor"
+	"github.com/fieldflow/fieldflow/processor/pipeline"
+)
+
+// Options for one engine run.
+type Options struct {
+	Store     string // s3://BUCKET or a folder
+	Manifests string // folder with templates/ and argo-events/; "" for the embedded copies
+	WorkDir   string // pods' folders
+	Fieldflow string // the fieldflow binary pods run
+	Parallel  int    // pods at once
+}
+
+// Engine is a running local engine.
+type Engine struct {
+	opt       Options
+	manifests *Manifests
+	kube      kubernetes.Interface
+	argo      wfclientset.Interface
+	proc      *processor.Processor
+	log       *slog.Logger
+}
+
+// New connects to the API server and applies the manifests.
+func New(ctx context.Context, cfg *rest.Config, opt Options, log *slog.Logger) (*Engine, error) {
+	m, err := LoadManifests(opt.Manifests)
+	if err != nil {
+		return nil, fmt.Errorf("manifests: %w", err)
+	}
+	e := &Engine{opt: opt, manifests: m, log: log}
+	if e.kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	if e.argo, err = wfclientset.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	pipe, err := pipeline.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	st, err := processor.OpenStore(ctx, opt.Store)
+	if err != nil {
+		return nil, err
+	}
+	e.proc = processor.New(st, pipe, log)
+	if err := m.Apply(ctx, e.kube, e.argo); err != nil {
+		return nil, err
+	}
+	if err := e.credentials(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Kubelet returns the process kubelet for the engine's namespace, with
+// pods pointed at the local store instead of the cluster's bucket.
+func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	store := e.opt.Store
+	if !strings.HasPrefix(store, "s3://") {
+		if store, err = filepath.Abs(store); err != nil {
+			return nil, err
+		}
+	}
+	env := map[string]string{"FIELDFLOW_STORE": store}
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_REGION", "FIELDFLOW_LOG_LEVEL"} {
+		env[k] = os.Getenv(k) // the cluster's endpoint means nothing here
+	}
+	return &kubelet.Kubelet{
+		Kube: e.kube, Argo: e.argo, Dynamic: dyn,
+		Namespace: e.manifests.Namespace,
+		Node:      "local",
+		Programs:  map[string]string{"fieldflow": e.opt.Fieldflow},
+		Env:       env,
+		WorkDir:   e.opt.WorkDir,
+		Parallel:  e.opt.Parallel,
+		Log:       e.log,
+	}, nil
+}
+
+// credentials creates the Secrets the templates read, from this process's
+// AWS environment: what a user would put in the cluster's Secret.
+func (e *Engine) credentials(ctx context.Context) error {
+	secrets := map[string]bool{}
+	for _, wt := range e.manifests.Templates {
+		for _, t := range wt.Spec.Templates {
+			if t.Container == nil {
+				continue
+			}
+			for _, env := range t.Container.Env {
+				if env.ValueFrom != nil && env.ValueFrom.SecretKeyRef != nil {
+					secrets[env.ValueFrom.SecretKeyRef.Name] = true
+				}
+			}
+		}
+	}
+	for name := range secrets {
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.manifests.Namespace},
+			StringData: map[string]string{
+				"AWS_ACCESS_KEY_ID":     os.Getenv("AWS_ACCESS_KEY_ID"),
+				"AWS_SECRET_ACCESS_KEY": os.Getenv("AWS_SECRET_ACCESS_KEY"),
+			},
+		}
+		err := replace(ctx, name, e.kube.CoreV1().Secrets(e.manifests.Namespace).Delete, func() error {
+			_, err := e.kube.CoreV1().Secrets(e.manifests.Namespace).Create(ctx, s, metav1.CreateOptions{})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("secret %s: %w", name, err)
+		}
+	}
+	return nil
+}
