@@ -12,7 +12,7 @@ export GOFLAGS ?= -buildvcs=false
 demo: build
 	rm -rf demo
 	$(BIN)/fieldflow sample --store demo --faults
-	$(BIN)/fieldflow run --store demo --once
+	$(BIN)/fieldflow run --engine direct --store demo --once
 
 ## test: every test, the integration tests on a real MinIO, and a short fuzz run
 test: $(MINIO)

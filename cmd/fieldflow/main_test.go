@@ -227,7 +227,7 @@ func TestDemo(t *testing.T) {
 			if r := fieldflow(t, env, "sample", "--store", store, "--faults"); r.code != 0 {
 				t.Fatalf("sample: %s", r.stderr)
 			}
-			r := fieldflow(t, env, "run", "--store", store, "--once")
+			r := fieldflow(t, env, "run", "--engine", "direct", "--store", store, "--once")
 			if r.code != 0 {
 				t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
 			}
@@ -241,7 +241,7 @@ func TestDemo(t *testing.T) {
 				t.Errorf("no progress in the logs:\n%s", r.stderr)
 			}
 			// A second run finds nothing to do and changes nothing.
-			again := fieldflow(t, env, "run", "--store", store, "--once")
+			again := fieldflow(t, env, "run", "--engine", "direct", "--store", store, "--once")
 			if again.code != 0 || lastLine(again.stdout) != summary {
 				t.Errorf("second run: %q, want %q", lastLine(again.stdout), summary)
 			}

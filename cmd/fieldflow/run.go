@@ -2,44 +2,115 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+
+	"github.com/fieldflow/fieldflow/processor"
+	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
 var runCmd = command{
 	name:    "run",
-	summary: "process everything that can run, in dependency order, then show the status",
+	summary: "run the pipeline: the generated Argo templates on a local Argo engine (or --engine direct)",
 	flags: func(fs *flag.FlagSet) func(context.Context) error {
 		storeURL := storeFlag(fs)
-		once := fs.Bool("once", false, "run until nothing more can run, then exit (required: this engine does not watch)")
+		once := fs.Bool("once", false, "process what is there until nothing more can run, then print the status and exit")
 		parallel := fs.Int("parallel", runtime.NumCPU(), "inputs processed at once")
+		engine := fs.String("engine", "argo", "argo: Argo's controller on an embedded API server (fieldflow-local); direct: in this process")
+		manifests := fs.String("manifests", "", "argo engine: folder holding templates/ and argo-events/ (default: the built-in copies)")
+		state := fs.String("state", filepath.Join(".cache", "local"), "argo engine: state folder (etcd, kubeconfig, pod folders); delete it to start afresh")
+		metrics := fs.String("metrics-addr", "127.0.0.1:9090", "argo engine: where the controller's /metrics is served")
 		return func(ctx context.Context) error {
-			if !*once {
-				return usageError("run needs --once: this engine processes what is there and exits")
-			}
 			p, err := open(ctx, *storeURL)
 			if err != nil {
 				return err
 			}
-			sum, runErr := p.RunOnce(ctx, *parallel)
-			slog.Info("run finished", "processed", sum.Processed, "quarantined", sum.Quarantined, "failed", sum.Failed)
-			vs, err := p.Status(ctx)
-			if err != nil {
+			var runErr error
+			switch *engine {
+			case "direct":
+				if !*once {
+					return usageError("--engine direct needs --once: it processes what is there and exits")
+				}
+				var sum processor.Summary
+				sum, runErr = p.RunOnce(ctx, *parallel)
+				slog.Info("run finished", "processed", sum.Processed, "quarantined", sum.Quarantined, "failed", sum.Failed)
+			case "argo":
+				args := []string{"run", "--store", *storeURL, "--parallel", fmt.Sprint(*parallel), "--state", *state, "--metrics-addr", *metrics}
+				if *manifests != "" {
+					args = append(args, "--manifests", *manifests)
+				}
+				if *once {
+					args = append(args, "--once")
+				}
+				if runErr = local(ctx, args); runErr != nil && ctx.Err() == nil && !*once {
+					return runErr
+				}
+			default:
+				return usageError(fmt.Sprintf("--engine %q: want argo or direct", *engine))
+			}
+			if err := finalStatus(context.WithoutCancel(ctx), p); err != nil {
 				return err
 			}
-			if err := printStatus(os.Stdout, vs); err != nil {
-				return err
-			}
-			if runErr != nil {
-				return runErr
-			}
-			if sum.Failed > 0 {
-				return fmt.Errorf("%d inputs failed", sum.Failed)
-			}
-			return nil
+			return runErr
 		}
 	},
+}
+
+// local runs the Argo engine, fieldflow-local, found beside this binary or
+// on PATH. It is a binary of its own so that the pod image, which is this
+// one, does not carry an API server and a controller.
+func local(ctx context.Context, args []string) error {
+	bin := "fieldflow-local"
+	if self, err := os.Executable(); err == nil {
+		if beside := filepath.Join(filepath.Dir(self), bin); fileExists(beside) {
+			bin = beside
+		}
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return usageError("the argo engine needs fieldflow-local beside fieldflow: `make build` builds both (or use --engine direct)")
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("fieldflow-local exited with %d", exit.ExitCode())
+		}
+		return err
+	}
+	return nil
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
+}
+
+// finalStatus prints every input's state; a failed input fails the run.
+func finalStatus(ctx context.Context, p *processor.Processor) error {
+	vs, err := p.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if err := printStatus(os.Stdout, vs); err != nil {
+		return err
+	}
+	failed := 0
+	for _, v := range vs {
+		if v.State == rules.Failed {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d inputs failed", failed)
+	}
+	return nil
 }
