@@ -15,6 +15,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 )
 
 // Names Argo's controller gives pods, containers and their metadata.
@@ -226,52 +227,64 @@ func (k *Kubelet) report(ctx context.Context, pod *corev1.Pod, outputs *wfv1.Out
 
 func (k *Kubelet) setRunning(ctx context.Context, pod *corev1.Pod) error {
 	now := metav1.Now()
-	pod.Status.Phase = corev1.PodRunning
-	pod.Status.StartTime = &now
-	pod.Status.ContainerStatuses = nil
-	for _, c := range pod.Spec.Containers {
-		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
-			Name: c.Name, Image: c.Image, Ready: true, Started: ptr(true),
-			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
-		})
-	}
-	updated, err := k.Kube.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
-	if err != nil {
-		return fmt.Errorf("pod %s running: %w", pod.Name, err)
-	}
-	*pod = *updated
-	return nil
+	return k.setStatus(ctx, pod, func(st *corev1.PodStatus) {
+		st.Phase = corev1.PodRunning
+		st.StartTime = &now
+		st.ContainerStatuses = nil
+		for _, c := range pod.Spec.Containers {
+			st.ContainerStatuses = append(st.ContainerStatuses, corev1.ContainerStatus{
+				Name: c.Name, Image: c.Image, Ready: true, Started: ptr(true),
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
+			})
+		}
+	})
 }
 
-// finish sets the final phase; every container ends with the main
-// container's exit code, the wait container with 0.
+// finish sets the final phase; the main container ends with the process's
+// exit code, the others with 0.
 func (k *Kubelet) finish(ctx context.Context, pod *corev1.Pod, out outcome) error {
 	now := metav1.Now()
-	if pod.Status.StartTime == nil {
-		pod.Status.StartTime = &now
-	}
-	pod.Status.Phase = corev1.PodSucceeded
-	if out.exitCode != 0 {
-		pod.Status.Phase = corev1.PodFailed
-		pod.Status.Message = out.message
-	}
-	pod.Status.ContainerStatuses = nil
-	for _, c := range pod.Spec.Containers {
-		code, reason, msg := int32(0), "Completed", ""
-		if c.Name == mainContainer && out.exitCode != 0 {
-			code, reason, msg = out.exitCode, "Error", out.message
-		}
-		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
-			Name: c.Name, Image: c.Image,
-			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-				ExitCode: code, Reason: reason, Message: msg, StartedAt: *pod.Status.StartTime, FinishedAt: now,
-			}},
-		})
-	}
 	// The pod's own context may be over (deadline): finishing must not be.
-	_, err := k.Kube.CoreV1().Pods(pod.Namespace).UpdateStatus(context.WithoutCancel(ctx), pod, metav1.UpdateOptions{})
+	return k.setStatus(context.WithoutCancel(ctx), pod, func(st *corev1.PodStatus) {
+		if st.StartTime == nil {
+			st.StartTime = &now
+		}
+		st.Phase = corev1.PodSucceeded
+		if out.exitCode != 0 {
+			st.Phase = corev1.PodFailed
+			st.Message = out.message
+		}
+		st.ContainerStatuses = nil
+		for _, c := range pod.Spec.Containers {
+			code, reason, msg := int32(0), "Completed", ""
+			if c.Name == mainContainer && out.exitCode != 0 {
+				code, reason, msg = out.exitCode, "Error", out.message
+			}
+			st.ContainerStatuses = append(st.ContainerStatuses, corev1.ContainerStatus{
+				Name: c.Name, Image: c.Image,
+				State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+					ExitCode: code, Reason: reason, Message: msg, StartedAt: *st.StartTime, FinishedAt: now,
+				}},
+			})
+		}
+	})
+}
+
+// setStatus applies change to the pod's latest status, retrying on
+// conflicts with the controller's own updates.
+func (k *Kubelet) setStatus(ctx context.Context, pod *corev1.Pod, change func(*corev1.PodStatus)) error {
+	pods := k.Kube.CoreV1().Pods(pod.Namespace)
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		latest, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		change(&latest.Status)
+		_, err = pods.UpdateStatus(ctx, latest, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("pod %s finished: %w", pod.Name, err)
+		return fmt.Errorf("pod %s status: %w", pod.Name, err)
 	}
 	return nil
 }

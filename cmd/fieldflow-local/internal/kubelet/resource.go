@@ -37,8 +37,10 @@ func (k *Kubelet) resource(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Temp
 	if err != nil {
 		return outcome{exitCode: 1, message: fmt.Sprintf("create %s: %v", gvk.Kind, err)}
 	}
-	name := created.GetName()
-	return outcome{outputs: &wfv1.Outputs{Result: &name}}
+	k.Log.Debug("created", "kind", gvk.Kind, "name", created.GetName())
+	// No outputs.result: Argo's executor sets none for resource templates,
+	// and a withParam task group would try to read it as JSON.
+	return outcome{outputs: &wfv1.Outputs{}}
 }
 
 // plural names the resource of the kinds fieldflow creates.

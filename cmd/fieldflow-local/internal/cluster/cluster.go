@@ -1,0 +1,185 @@
+// Package cluster is the local Argo engine: an embedded etcd, kube-apiserver
+// and Argo's workflow controller in this process, with their state in a folder.
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/apiserver"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/controller"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/etcd"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/logbridge"
+)
+
+// DefaultNamespace is where the controller runs workflows.
+const DefaultNamespace = "argo"
+
+// Options configure Start. Zero values take defaults.
+type Options struct {
+	StateDir          string
+	Namespace         string       // default DefaultNamespace
+	CRDDir            string       // default: Argo's full CRDs in the module cache
+	ExecutorImage     string       // default controller.DefaultExecutorImage
+	LogHandler        slog.Handler // default: slog.Default's handler
+	ComponentLogLevel slog.Level   // apiserver and controller records below it are dropped
+}
+
+// Timings are measured from the start of Start.
+type Timings struct {
+	Etcd       time.Duration // etcd serves
+	APIServer  time.Duration // /readyz answers ok
+	Installed  time.Duration // CRDs established, namespace objects created
+	Controller time.Duration // the controller's caches have synced
+}
+
+// Cluster is a running local engine.
+type Cluster struct {
+	StateDir   string
+	Kubeconfig string       // path of the admin kubeconfig in StateDir
+	Config     *rest.Config // the admin's client configuration
+	Namespace  string
+	Timings    Timings
+
+	lock *os.File
+	etcd *etcd.Server
+	api  *apiserver.Server
+	ctrl *controller.Controller
+}
+
+// Start starts the engine with its state in stateDir and default options.
+func Start(ctx context.Context, stateDir string) (*Cluster, error) {
+	return StartWithOptions(ctx, Options{StateDir: stateDir})
+}
+
+// StartWithOptions starts etcd, the API server and the workflow controller,
+// and writes the kubeconfig. Only one engine can run in a process: the API
+// server and controller keep process-wide state (feature gates, metrics).
+func StartWithOptions(ctx context.Context, o Options) (*Cluster, error) {
+	o = withDefaults(o)
+	c, err := open(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.start(ctx, o, time.Now()); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.Namespace == "" {
+		o.Namespace = DefaultNamespace
+	}
+	if o.LogHandler == nil {
+		o.LogHandler = slog.Default().Handler()
+	}
+	return o
+}
+
+func open(o Options) (*Cluster, error) {
+	dir, err := filepath.Abs(o.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("state folder: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state folder: %w", err)
+	}
+	lock, err := lockState(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{StateDir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), Namespace: o.Namespace, lock: lock}, nil
+}
+
+func (c *Cluster) start(ctx context.Context, o Options, t0 time.Time) error {
+	p, err := loadPorts(filepath.Join(c.StateDir, "ports.json"))
+	if err != nil {
+		return err
+	}
+	logbridge.Klog(o.LogHandler, o.ComponentLogLevel)
+	if c.etcd, err = etcd.Start(ctx, filepath.Join(c.StateDir, "etcd"), p.EtcdClient, p.EtcdPeer); err != nil {
+		return err
+	}
+	c.Timings.Etcd = time.Since(t0)
+	apiOpts := apiserver.Options{Dir: filepath.Join(c.StateDir, "apiserver"), Port: p.APIServer, EtcdURL: c.etcd.ClientURL}
+	if c.api, err = apiserver.Start(ctx, apiOpts); err != nil {
+		return err
+	}
+	c.Timings.APIServer = time.Since(t0)
+	slog.Info("apiserver ready", "url", c.api.URL, "after", c.Timings.APIServer.Round(time.Millisecond))
+	if err := c.connect(); err != nil {
+		return err
+	}
+	return c.startController(ctx, o, t0)
+}
+
+// connect builds the admin client configuration and writes the kubeconfig.
+func (c *Cluster) connect() error {
+	cfg, err := c.api.RESTConfig()
+	if err != nil {
+		return err
+	}
+	c.Config = cfg
+	return writeKubeconfig(c.Kubeconfig, cfg, c.Namespace)
+}
+
+func (c *Cluster) startController(ctx context.Context, o Options, t0 time.Time) error {
+	co := controller.Options{
+		Namespace:     o.Namespace,
+		CRDDir:        o.CRDDir,
+		ExecutorImage: o.ExecutorImage,
+		LogHandler:    o.LogHandler,
+		LogLevel:      o.ComponentLogLevel,
+	}
+	if err := controller.Install(ctx, c.Config, co); err != nil {
+		return err
+	}
+	c.Timings.Installed = time.Since(t0)
+	ctrl, err := controller.Run(ctx, c.Config, co)
+	if err != nil {
+		return err
+	}
+	c.ctrl = ctrl
+	c.Timings.Controller = time.Since(t0)
+	slog.Info("workflow controller ready", "namespace", o.Namespace, "after", c.Timings.Controller.Round(time.Millisecond))
+	return nil
+}
+
+// Failed delivers the reason when etcd or the API server stops on its own.
+func (c *Cluster) Failed() <-chan error {
+	failed := make(chan error, 1)
+	go func() {
+		select {
+		case err := <-c.etcd.Err():
+			failed <- fmt.Errorf("etcd: %w", err)
+		case <-c.api.Done():
+			failed <- fmt.Errorf("apiserver exited: %v", c.api.Err())
+		}
+	}()
+	return failed
+}
+
+// Stop stops the controller, the API server and etcd, in that order, and
+// releases the state folder.
+func (c *Cluster) Stop() {
+	if c.ctrl != nil {
+		c.ctrl.Stop(10 * time.Second)
+	}
+	if c.api != nil {
+		c.api.Stop(30 * time.Second)
+	}
+	if c.etcd != nil {
+		c.etcd.Stop()
+	}
+	if c.lock != nil {
+		_ = c.lock.Close()
+	}
+}
