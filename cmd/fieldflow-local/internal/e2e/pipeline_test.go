@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestSampleThroughArgo runs the demo's data through the generated
+// templates on Argo's controller (`fieldflow run --once`) and checks that
+// every file ends in the state the in-process engine gives it, and that
+// the dependency checks ran as workflow nodes.
+func TestSampleThroughArgo(t *testing.T) {
+	if os.Getenv("FIELDFLOW_LOCAL_E2E") != "1" {
+		t.Skip("set FIELDFLOW_LOCAL_E2E=1 to run (builds and starts kube-apiserver and Argo's controller)")
+	}
+	local := os.Getenv("FIELDFLOW_LOCAL_BIN")
+	fieldflow := filepath.Join(filepath.Dir(local), "fieldflow")
+	if local == "" {
+		t.Fatal("FIELDFLOW_LOCAL_BIN must name fieldflow-local, with fieldflow beside it (make local builds both)")
+	}
+	argoStore, directStore, state := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "state")
+	for _, store := range []string{argoStore, directStore} {
+		run(t, fieldflow, "sample", "--store", store, "--faults")
+	}
+	start := time.Now()
+	out := run(t, fieldflow, "run", "--once", "--store", argoStore, "--state", state, "--parallel", "8", "--metrics-addr", "127.0.0.1:0")
+	t.Logf("run --once through Argo took %s\n%s", time.Since(start).Round(time.Second), lastLines(out, 2))
+	run(t, fieldflow, "run", "--once", "--engine", "direct", "--store", directStore)
+
+	argo, direct := states(t, fieldflow, argoStore), states(t, fieldflow, directStore)
+	if len(argo) == 0 || len(argo) != len(direct) {
+		t.Fatalf("argo engine judged %d inputs, direct %d", len(argo), len(direct))
+	}
+	for key, want := range direct {
+		if argo[key] != want {
+			t.Errorf("%s: %s through Argo, %s in process", key, argo[key], want)
+		}
+	}
+	checkNodes(t, local, state)
+}
+
+func run(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s\n%s", filepath.Base(bin), args, err, out, lastLines(stderr.String(), 30))
+	}
+	return string(out)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func states(t *testing.T, fieldflow, store string) map[string]string {
+	var vs []struct{ Key, State string }
+	if err := json.Unmarshal([]byte(run(t, fieldflow, "status", "--json", "--store", store)), &vs); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, v := range vs {
+		out[v.Key] = v.State
+	}
+	return out
+}
+
+// checkNodes brings the engine back up on the run's state and reads the
+// field workflows: one that processed, one that found its file waiting.
+func checkNodes(t *testing.T, local, state string) {
+	cmd := exec.Command(local, "up", "--state", state, "--namespace", "fieldflow")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopEngine(t, cmd) })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("engine printed no kubeconfig path: %v", err)
+	}
+	cfg, _ := clientConfig(t, strings.TrimSpace(line))
+	argo := wfclientset.NewForConfigOrDie(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	list, err := argo.ArgoprojV1alpha1().Workflows("fieldflow").List(ctx, metav1.ListOptions{
+		LabelSelector: "workflows.argoproj.io/workflow-template=fieldflow-field",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var processed, waiting bool
+	for _, wf := range list.Items {
+		nodes := map[string]wfv1.NodePhase{}
+		for _, n := range wf.Status.Nodes {
+			nodes[n.DisplayName] = n.Phase
+		}
+		if wf.Status.Phase != wfv1.WorkflowSucceeded {
+			continue
+		}
+		checks := nodes["start-date"] == wfv1.NodeSucceeded && nodes["box-processed"] == wfv1.NodeSucceeded &&
+			nodes["earlier-dates-processed"] == wfv1.NodeSucceeded
+		switch {
+		case checks && nodes["process"] == wfv1.NodeSucceeded && nodes["not-ready"] == wfv1.NodeSkipped:
+			processed = true
+		case checks && nodes["process"] == wfv1.NodeSkipped && nodes["not-ready"] == wfv1.NodeSucceeded:
+			waiting = true
+		}
+	}
+	if !processed || !waiting {
+		t.Errorf("among %d field workflows: one processed with its checks as nodes: %v; one waiting, Succeeded with process skipped: %v",
+			len(list.Items), processed, waiting)
+	}
+}
