@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -42,7 +43,7 @@ type Timings struct {
 // Cluster is a running local engine.
 type Cluster struct {
 	StateDir   string
-	Kubeconfig string       // path of the admin kubeconfig in StateDir
+	Kubeconfig string       // path of the admin kubeconfig in StateDir, written once all is ready
 	Config     *rest.Config // the admin's client configuration
 	Namespace  string
 	Timings    Timings
@@ -96,7 +97,12 @@ func open(o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cluster{StateDir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), Namespace: o.Namespace, lock: lock}, nil
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.Remove(kubeconfig); err != nil && !errors.Is(err, os.ErrNotExist) {
+		lock.Close()
+		return nil, fmt.Errorf("remove the previous kubeconfig: %w", err)
+	}
+	return &Cluster{StateDir: dir, Kubeconfig: kubeconfig, Namespace: o.Namespace, lock: lock}, nil
 }
 
 func (c *Cluster) start(ctx context.Context, o Options, t0 time.Time) error {
@@ -115,20 +121,14 @@ func (c *Cluster) start(ctx context.Context, o Options, t0 time.Time) error {
 	}
 	c.Timings.APIServer = time.Since(t0)
 	slog.Info("apiserver ready", "url", c.api.URL, "after", c.Timings.APIServer.Round(time.Millisecond))
-	if err := c.connect(); err != nil {
+	if c.Config, err = c.api.RESTConfig(); err != nil {
 		return err
 	}
-	return c.startController(ctx, o, t0)
-}
-
-// connect builds the admin client configuration and writes the kubeconfig.
-func (c *Cluster) connect() error {
-	cfg, err := c.api.RESTConfig()
-	if err != nil {
+	if err := c.startController(ctx, o, t0); err != nil {
 		return err
 	}
-	c.Config = cfg
-	return writeKubeconfig(c.Kubeconfig, cfg, c.Namespace)
+	// Written last: once the kubeconfig exists, the whole engine is ready.
+	return writeKubeconfig(c.Kubeconfig, c.Config, c.Namespace)
 }
 
 func (c *Cluster) startController(ctx context.Context, o Options, t0 time.Time) error {
@@ -167,9 +167,10 @@ func (c *Cluster) Failed() <-chan error {
 	return failed
 }
 
-// Stop stops the controller, the API server and etcd, in that order, and
-// releases the state folder.
+// Stop stops the controller, the API server and etcd, in that order, removes
+// the kubeconfig and releases the state folder.
 func (c *Cluster) Stop() {
+	_ = os.Remove(c.Kubeconfig)
 	if c.ctrl != nil {
 		c.ctrl.Stop(10 * time.Second)
 	}
