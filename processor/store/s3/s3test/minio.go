@@ -194,10 +194,19 @@ func (s *Server) Bucket(t testing.TB) *s3store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
-		t.Fatalf("create bucket %s: %v", name, err)
+	// A loaded machine can answer ready before MinIO has initialised its
+	// drives ("Server not initialized yet"): retry for a while.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := st.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name})
+		if err == nil {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("create bucket %s: %v", name, err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
-	return st
 }
 
 // Close stops the server and removes its data.
