@@ -8,20 +8,23 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/minio/minio-go/v7/pkg/notification"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const reconcileTemplate = "fieldflow-reconcile"
 
-// Once submits the reconcile workflow and waits for every workflow to
-// finish, again while the rules say something can still run. It returns
-// the number of workflows in each phase.
+// Once plays an upload notification for every file in the store through
+// the generated Sensor, as if each had just arrived, so that every input
+// gets its workflow (a waiting one shows its checks and not-ready). It
+// waits for every workflow to finish, then reconciles while the rules say
+// something can still run. It returns the number of workflows in each phase.
 func (e *Engine) Once(ctx context.Context) (map[wfv1.WorkflowPhase]int, error) {
+	if err := e.replay(ctx); err != nil {
+		return nil, err
+	}
 	var before []string
 	for {
-		if err := e.Reconcile(ctx); err != nil {
-			return nil, err
-		}
 		if err := e.waitIdle(ctx); err != nil {
 			return nil, err
 		}
@@ -36,8 +39,28 @@ func (e *Engine) Once(ctx context.Context) (map[wfv1.WorkflowPhase]int, error) {
 			return nil, fmt.Errorf("%d inputs stay ready after a reconcile, e.g. %s: see `kubectl get wf`", len(ready), ready[0])
 		}
 		before = ready
+		if err := e.Reconcile(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return e.phases(ctx)
+}
+
+// replay notifies every object under the input folders once.
+func (e *Engine) replay(ctx context.Context) error {
+	src, s, err := e.minioObjects()
+	if err != nil {
+		return err
+	}
+	for _, a := range e.proc.Pipeline().Assets {
+		for info, err := range e.proc.Store().List(ctx, a.InputPrefix+"/") {
+			if err != nil {
+				return fmt.Errorf("replay: %w", err)
+			}
+			e.notify(ctx, src, s, []notification.Event{created(info.Key, info.Size, info.Version)})
+		}
+	}
+	return nil
 }
 
 // Reconcile starts the reconcile template, as its CronWorkflow does.
