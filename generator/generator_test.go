@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -211,14 +212,13 @@ func manifestWorkflow(t *testing.T, manifest, key string) *wfv1.Workflow {
 	if !strings.Contains(manifest, expr) {
 		t.Fatalf("manifest does not take the key as JSON: %s", manifest)
 	}
-	quoted, err := yaml.Marshal(key) // a JSON string is also YAML
+	// What Argo's toJson makes of the key: a JSON string.
+	js, err := json.Marshal(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = quoted
-	js := fmt.Sprintf("%q", key)
 	wf := &wfv1.Workflow{}
-	if err := yaml.UnmarshalStrict([]byte(strings.Replace(manifest, expr, js, 1)), wf); err != nil {
+	if err := yaml.UnmarshalStrict([]byte(strings.Replace(manifest, expr, string(js), 1)), wf); err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
 	if got := wf.Spec.Arguments.Parameters[0].Value.String(); got != key {
