@@ -6,38 +6,47 @@ BIN           := $(CURDIR)/.cache/bin
 MINIO         := $(CURDIR)/.cache/minio-$(strip $(MINIO_VERSION))/minio
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: demo test bench generate build local
+.PHONY: demo test bench generate build local image
 
-## demo: sample data into ./demo, processed in dependency order, then the status table
-demo: build
-	rm -rf demo
+## demo: sample data into ./demo, run through the generated Argo templates on Argo's own
+## controller (fieldflow-local), then the status table
+demo: local
+	rm -rf demo .cache/local
 	$(BIN)/fieldflow sample --store demo --faults
-	$(BIN)/fieldflow run --engine direct --store demo --once
+	$(BIN)/fieldflow run --store demo --once
 
 ## test: every test, the integration tests on a real MinIO, and a short fuzz run
 test: $(MINIO) local
-	FIELDFLOW_MINIO=$(MINIO) FIELDFLOW_REQUIRE_MINIO=1 FIELDFLOW_LOCAL_E2E=1 FIELDFLOW_LOCAL_BIN=$(BIN)/fieldflow-local go test -count=1 ./...
+	FIELDFLOW_MINIO=$(MINIO) FIELDFLOW_REQUIRE_MINIO=1 FIELDFLOW_LOCAL_E2E=1 FIELDFLOW_LOCAL_BIN=$(BIN)/fieldflow-local go test -count=1 -timeout 60m ./...
 	go test -run=NONE -fuzz=FuzzValidate -fuzztime=30s ./processor/record
 
 ## generate: render templates/ and argo-events/ from the pipeline definition and generator/fieldflow.yaml
 generate:
 	go run ./cmd/fieldflow generate --config generator/fieldflow.yaml --out .
 
-## bench: fieldflow process against cat, cat+sync and jq on the same files
-bench: build
+## bench: fieldflow process against cat, cat+sync and jq on the same files; upload-to-output
+## latency through the local Argo engine on MinIO against fieldflow process by hand
+bench: local $(MINIO)
 	@command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
-	go run ./cmd/fieldflow-bench --fieldflow $(BIN)/fieldflow
+	go run ./cmd/fieldflow-bench --fieldflow $(BIN)/fieldflow --local $(BIN)/fieldflow-local --minio $(MINIO)
 
 build:
 	go build -o $(BIN)/fieldflow ./cmd/fieldflow
 
+## image: the pod image (Dockerfile: static fieldflow on scratch, non-root); needs a Docker engine
+IMAGE ?= fieldflow:0.1.0
+image:
+	docker build -t $(IMAGE) .
+
 # The Kubernetes version stamped into kube-apiserver, or clients see v0.0.0.
 LOCAL_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.33.1
 
-## local: fieldflow and the local Argo engine beside it (etcd, kube-apiserver and Argo's controller in
-## one process; about 5 minutes and 2.7 GB of RAM to build the first time)
+## local: fieldflow, the pod build of it, and the local Argo engine beside them (etcd,
+## kube-apiserver and Argo's controller in one process)
 local: build
-	go build -ldflags "$(LOCAL_LDFLAGS)" -o $(BIN)/fieldflow-local ./cmd/fieldflow-local
+	go build -tags pod -o $(BIN)/fieldflow-pod ./cmd/fieldflow
+	@test -x $(BIN)/fieldflow-local || echo "building the local Argo engine (etcd, kube-apiserver, Argo's controller): first time only, about 5 to 10 minutes and 2.7 GB of RAM; packages are listed as they compile"
+	go build $(if $(wildcard $(BIN)/fieldflow-local),,-v) -ldflags "$(LOCAL_LDFLAGS)" -o $(BIN)/fieldflow-local ./cmd/fieldflow-local
 
 # MinIO for the integration tests, built once from the pinned release
 # (about 3 minutes and 1.5 GB of RAM the first time).

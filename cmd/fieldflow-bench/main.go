@@ -1,13 +1,16 @@
 // Command fieldflow-bench measures `fieldflow process` against baselines
 // run on the same file in the same run: cat (the I/O floor), cat followed
 // by sync (the floor for a durable write, which fieldflow does), and jq (what
-// a user would do by hand). It prints throughput, ratios and peak RSS.
+// a user would do by hand). It prints throughput, ratios and peak RSS. With
+// --local it also times a small upload to its output through the local
+// Argo engine on MinIO, against `fieldflow process` by hand.
 //
 //	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow
 package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -37,8 +40,15 @@ func main() {
 	fieldflow := flag.String("fieldflow", ".cache/bin/fieldflow", "fieldflow binary")
 	reps := flag.Int("reps", 3, "runs of each fast command; the best is kept")
 	sizes := flag.String("sizes", "16,256", "input sizes in MiB")
+	local := flag.String("local", "", "fieldflow-local binary: also measure upload-to-output latency through Argo on MinIO")
+	minio := flag.String("minio", "", "MinIO server binary for the latency measure")
+	uploads := flag.Int("uploads", 5, "uploads timed for the latency measure")
 	flag.Parse()
-	if err := run(*fieldflow, *reps, *sizes); err != nil {
+	err := run(*fieldflow, *reps, *sizes)
+	if err == nil && *local != "" {
+		err = latency(context.Background(), *fieldflow, *local, *minio, *uploads)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "fieldflow-bench:", err)
 		os.Exit(1)
 	}

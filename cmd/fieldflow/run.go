@@ -74,7 +74,7 @@ func local(ctx context.Context, args []string) error {
 	}
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		return usageError("the argo engine needs fieldflow-local beside fieldflow: `make build` builds both (or use --engine direct)")
+		return usageError("the argo engine needs fieldflow-local beside fieldflow: `make local` builds both (or use --engine direct)")
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr

@@ -84,18 +84,23 @@ func Judge(p *pipeline.Pipeline, idx *Index, in pipeline.Input) Verdict {
 		v.State, v.Reason = Done, "output "+in.OutputKey()
 		return v
 	}
-	var waiting []string
+	// Every check is judged, even once one fails: the Argo DAG asks for
+	// each by name (`fieldflow check --check NAME`).
+	var waiting, outOfRange []string
 	for _, c := range in.Asset.Checks {
 		res := check(p, idx, in, c)
 		v.Checks = append(v.Checks, res)
-		if res.OK {
-			continue
+		switch {
+		case res.OK:
+		case c.Kind == pipeline.StartDate:
+			outOfRange = append(outOfRange, res.Reason)
+		default:
+			waiting = append(waiting, res.Reason)
 		}
-		if c.Kind == pipeline.StartDate {
-			v.State, v.Reason = OutOfRange, res.Reason
-			return v
-		}
-		waiting = append(waiting, res.Reason)
+	}
+	if len(outOfRange) > 0 {
+		v.State, v.Reason = OutOfRange, strings.Join(outOfRange, "; ")
+		return v
 	}
 	version := idx.Inputs[in.Key].Info.Version
 	if n, ok := idx.Quarantined[in.Key]; ok && n.Version == version {

@@ -103,6 +103,10 @@ func TestJudge(t *testing.T) {
 			if !strings.Contains(v.Reason, tc.reason) {
 				t.Errorf("reason %q, want it to contain %q", v.Reason, tc.reason)
 			}
+			// The DAG asks for each check by name, whatever the state.
+			if asset := idx.Inputs[tc.key].Input.Asset; v.State != Done && len(v.Checks) != len(asset.Checks) {
+				t.Errorf("%d checks reported, want all %d of %s: %+v", len(v.Checks), len(asset.Checks), asset.Name, v.Checks)
+			}
 		})
 	}
 }

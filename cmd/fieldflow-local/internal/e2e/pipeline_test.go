@@ -47,12 +47,19 @@ func TestSampleThroughArgo(t *testing.T) {
 			t.Errorf("%s: %s through Argo, %s in process", key, argo[key], want)
 		}
 	}
-	checkNodes(t, local, state)
+	checkNodes(t, local, state, direct)
 }
 
 func run(t *testing.T, bin string, args ...string) string {
 	t.Helper()
+	return runEnv(t, nil, bin, args...)
+}
+
+// runEnv runs bin with env added to this process's environment.
+func runEnv(t *testing.T, env []string, bin string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -67,9 +74,10 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-func states(t *testing.T, fieldflow, store string) map[string]string {
+func states(t *testing.T, fieldflow, store string, env ...string) map[string]string {
+	t.Helper()
 	var vs []struct{ Key, State string }
-	if err := json.Unmarshal([]byte(run(t, fieldflow, "status", "--json", "--store", store)), &vs); err != nil {
+	if err := json.Unmarshal([]byte(runEnv(t, env, fieldflow, "status", "--json", "--store", store)), &vs); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]string{}
@@ -79,9 +87,9 @@ func states(t *testing.T, fieldflow, store string) map[string]string {
 	return out
 }
 
-// checkNodes brings the engine back up on the run's state and reads the
-// field workflows: one that processed, one that found its file waiting.
-func checkNodes(t *testing.T, local, state string) {
+// checkNodes brings the engine back up on the run's state and checks the
+// field workflows it ran.
+func checkNodes(t *testing.T, local, state string, want map[string]string) {
 	cmd := exec.Command(local, "up", "--state", state, "--namespace", "fieldflow")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -103,26 +111,37 @@ func checkNodes(t *testing.T, local, state string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkFieldNodes(t, list.Items, want)
+}
+
+// checkFieldNodes wants the dependency checks as nodes of the field
+// workflows: one workflow that processed its file, one that found it
+// waiting and Succeeded with process skipped, and every workflow of an
+// out-of-range file the same, never trying to process it.
+func checkFieldNodes(t *testing.T, wfs []wfv1.Workflow, want map[string]string) {
+	t.Helper()
 	var processed, waiting bool
 	fields := 0
-	for _, wf := range list.Items {
+	for _, wf := range wfs {
 		if ref := wf.Spec.WorkflowTemplateRef; ref == nil || ref.Name != "fieldflow-field" {
 			continue
 		}
 		fields++
-		nodes := map[string]wfv1.NodePhase{}
-		for _, n := range wf.Status.Nodes {
-			nodes[n.DisplayName] = n.Phase
+		nodes := nodePhases(&wf)
+		checks := nodes["start-date"] == wfv1.NodeSucceeded && nodes["box-processed"] == wfv1.NodeSucceeded &&
+			nodes["earlier-dates-processed"] == wfv1.NodeSucceeded
+		skipped := checks && nodes["process"] == wfv1.NodeSkipped && nodes["not-ready"] == wfv1.NodeSucceeded
+		if want[workflowKey(&wf)] == "out-of-range" && (wf.Status.Phase != wfv1.WorkflowSucceeded || !skipped) {
+			t.Errorf("workflow %s of out-of-range %s: %s, nodes %v; want Succeeded with process skipped",
+				wf.Name, workflowKey(&wf), wf.Status.Phase, nodes)
 		}
 		if wf.Status.Phase != wfv1.WorkflowSucceeded {
 			continue
 		}
-		checks := nodes["start-date"] == wfv1.NodeSucceeded && nodes["box-processed"] == wfv1.NodeSucceeded &&
-			nodes["earlier-dates-processed"] == wfv1.NodeSucceeded
 		switch {
 		case checks && nodes["process"] == wfv1.NodeSucceeded && nodes["not-ready"] == wfv1.NodeSkipped:
 			processed = true
-		case checks && nodes["process"] == wfv1.NodeSkipped && nodes["not-ready"] == wfv1.NodeSucceeded:
+		case skipped:
 			waiting = true
 		}
 	}

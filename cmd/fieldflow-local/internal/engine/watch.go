@@ -11,6 +11,7 @@ import (
 
 	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
 	"github.com/argoproj/argo-events/pkg/eventsources/events"
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/notification"
@@ -25,27 +26,57 @@ const minioSource = "minio"
 // Sensor, as the minio EventSource and the Sensor would in a cluster. A
 // MinIO bucket (AWS_ENDPOINT_URL set) is listened to, reconnecting with
 // backoff and reconciling on every connect, since MinIO does not replay
-// what it sent while nobody listened. A folder or AWS S3 is polled.
+// what it sent while nobody listened. A folder or AWS S3 is polled, after
+// a reconcile for what was there before.
 func (e *Engine) Watch(ctx context.Context) error {
-	src, s, err := e.minioObjects()
-	if err != nil {
+	if bucket, ok := strings.CutPrefix(e.opt.Store, "s3://"); ok && os.Getenv("AWS_ENDPOINT_URL") != "" {
+		return e.listen(ctx, bucket)
+	}
+	if err := e.Reconcile(ctx); err != nil {
 		return err
 	}
-	if bucket, ok := strings.CutPrefix(e.opt.Store, "s3://"); ok && os.Getenv("AWS_ENDPOINT_URL") != "" {
-		return e.listen(ctx, bucket, src, s)
-	}
-	return e.poll(ctx, src, s)
+	return e.poll(ctx)
 }
 
-func (e *Engine) minioObjects() (*ev.EventSource, *ev.Sensor, error) {
+// Triggered returns the Workflows that the generated minio EventSource and
+// Sensor create for one notification: one per event whose prefix filter
+// the key passes and whose Sensor dependency accepts it.
+func (m *Manifests) Triggered(records []notification.Event) ([]*wfv1.Workflow, error) {
+	src, s, err := m.minio()
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(&events.MinioEventData{Notification: records})
+	if err != nil {
+		return nil, fmt.Errorf("notification: %w", err)
+	}
+	key := records[0].S3.Object.Key
+	var out []*wfv1.Workflow
+	for name, art := range src.Spec.Minio {
+		if art.Filter != nil && !strings.HasPrefix(key, art.Filter.Prefix) {
+			continue
+		}
+		wfs, err := sensor.Workflows(s, name, data)
+		if err != nil {
+			return nil, fmt.Errorf("sensor %s, event %s, key %s: %w", s.Name, name, key, err)
+		}
+		for _, wf := range wfs {
+			wf.Namespace = m.Namespace
+		}
+		out = append(out, wfs...)
+	}
+	return out, nil
+}
+
+func (m *Manifests) minio() (*ev.EventSource, *ev.Sensor, error) {
 	var src *ev.EventSource
 	var s *ev.Sensor
-	for _, x := range e.manifests.Sources {
+	for _, x := range m.Sources {
 		if x.Name == minioSource {
 			src = x
 		}
 	}
-	for _, x := range e.manifests.Sensors {
+	for _, x := range m.Sensors {
 		if x.Name == minioSource {
 			s = x
 		}
@@ -56,39 +87,27 @@ func (e *Engine) minioObjects() (*ev.EventSource, *ev.Sensor, error) {
 	return src, s, nil
 }
 
-// notify publishes one notification the way the minio EventSource does:
-// under every event whose prefix filter the key passes.
-func (e *Engine) notify(ctx context.Context, src *ev.EventSource, s *ev.Sensor, records []notification.Event) {
-	data, err := json.Marshal(&events.MinioEventData{Notification: records})
+// notify creates the Workflows a notification triggers.
+func (e *Engine) notify(ctx context.Context, records []notification.Event) {
+	key := records[0].S3.Object.Key
+	wfs, err := e.manifests.Triggered(records)
 	if err != nil {
-		e.log.Warn("notification", "err", err)
+		e.log.Warn("sensor", "key", key, "err", err)
 		return
 	}
-	key := records[0].S3.Object.Key
-	for name, art := range src.Spec.Minio {
-		if art.Filter != nil && !strings.HasPrefix(key, art.Filter.Prefix) {
-			continue
-		}
-		wfs, err := sensor.Workflows(s, name, data)
+	for _, wf := range wfs {
+		created, err := e.argo.ArgoprojV1alpha1().Workflows(wf.Namespace).Create(ctx, wf, metav1.CreateOptions{})
 		if err != nil {
-			e.log.Warn("sensor", "key", key, "err", err)
+			e.log.Warn("create workflow", "key", key, "err", err)
 			continue
 		}
-		for _, wf := range wfs {
-			wf.Namespace = e.manifests.Namespace
-			created, err := e.argo.ArgoprojV1alpha1().Workflows(wf.Namespace).Create(ctx, wf, metav1.CreateOptions{})
-			if err != nil {
-				e.log.Warn("create workflow", "key", key, "err", err)
-				continue
-			}
-			e.log.Info("triggered", "key", key, "workflow", created.Name)
-		}
+		e.log.Info("triggered", "key", key, "workflow", created.Name)
 	}
 }
 
 // poll lists the input folders every second and notifies new or changed
 // objects.
-func (e *Engine) poll(ctx context.Context, src *ev.EventSource, s *ev.Sensor) error {
+func (e *Engine) poll(ctx context.Context) error {
 	seen := map[string]string{}
 	first := true
 	for {
@@ -103,7 +122,7 @@ func (e *Engine) poll(ctx context.Context, src *ev.EventSource, s *ev.Sensor) er
 				}
 				seen[info.Key] = info.Version
 				if !first { // what was there at start is the reconcile's
-					e.notify(ctx, src, s, []notification.Event{created(info.Key, info.Size, info.Version)})
+					e.notify(ctx, []notification.Event{Created(info.Key, info.Size, info.Version)})
 				}
 			}
 		}
@@ -116,7 +135,8 @@ func (e *Engine) poll(ctx context.Context, src *ev.EventSource, s *ev.Sensor) er
 	}
 }
 
-func created(key string, size int64, etag string) notification.Event {
+// Created is the notification MinIO sends when key is uploaded.
+func Created(key string, size int64, etag string) notification.Event {
 	var n notification.Event
 	n.EventVersion, n.EventSource, n.EventName = "2.0", "minio:s3", "s3:ObjectCreated:Put"
 	n.EventTime = time.Now().UTC().Format(time.RFC3339Nano)
@@ -126,7 +146,7 @@ func created(key string, size int64, etag string) notification.Event {
 
 // listen follows MinIO's bucket notifications, as the minio EventSource
 // does, and reconciles after every (re)connect.
-func (e *Engine) listen(ctx context.Context, bucket string, src *ev.EventSource, s *ev.Sensor) error {
+func (e *Engine) listen(ctx context.Context, bucket string) error {
 	u, err := url.Parse(os.Getenv("AWS_ENDPOINT_URL"))
 	if err != nil {
 		return fmt.Errorf("AWS_ENDPOINT_URL: %w", err)
@@ -152,7 +172,7 @@ func (e *Engine) listen(ctx context.Context, bucket string, src *ev.EventSource,
 			}
 			backoff = time.Second
 			if len(n.Records) > 0 {
-				e.notify(ctx, src, s, n.Records)
+				e.notify(ctx, n.Records)
 			}
 		}
 		cancel()
