@@ -24,11 +24,11 @@ test: $(MINIO) local
 generate:
 	go run ./cmd/fieldflow generate --config generator/fieldflow.yaml --out .
 
-## bench: fieldflow process against cat, cat+sync and jq on the same files; upload-to-output
+## bench: fieldflow process (the pods' build) against cat, cat+sync and jq on the same files; upload-to-output
 ## latency through the local Argo engine on MinIO against fieldflow process by hand
 bench: local $(MINIO)
 	@command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
-	go run ./cmd/fieldflow-bench --fieldflow $(BIN)/fieldflow --local $(BIN)/fieldflow-local --minio $(MINIO)
+	go run ./cmd/fieldflow-bench --fieldflow $(BIN)/fieldflow-pod --local $(BIN)/fieldflow-local --minio $(MINIO)
 
 build:
 	go build -o $(BIN)/fieldflow ./cmd/fieldflow

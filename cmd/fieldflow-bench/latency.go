@@ -84,8 +84,8 @@ func latency(ctx context.Context, fieldflow, local, minio string, reps int) erro
 		argo = append(argo, time.Since(start))
 	}
 	fmt.Printf("\nupload to output of a small box file on MinIO (%d uploads each; engine up in %s):\n", reps, up.Round(time.Second))
-	fmt.Printf("  fieldflow process by hand: median %s (min %s, max %s)\n", median(direct), slices.Min(direct), slices.Max(direct))
-	fmt.Printf("  through Argo (notification, Sensor, Workflow, pod): median %s (min %s, max %s)\n", median(argo), slices.Min(argo), slices.Max(argo))
+	fmt.Printf("  fieldflow process by hand: median %s (min %s, max %s)\n", median(direct), ms(slices.Min(direct)), ms(slices.Max(direct)))
+	fmt.Printf("  through Argo (notification, Sensor, Workflow, pod): median %s (min %s, max %s)\n", median(argo), ms(slices.Min(argo)), ms(slices.Max(argo)))
 	fmt.Printf("  the Argo path takes %.1fx the time of processing by hand\n", median(argo).Seconds()/median(direct).Seconds())
 	return nil
 }
@@ -146,5 +146,7 @@ func waitFile(ctx context.Context, path string, limit time.Duration) error {
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	return s[len(s)/2].Round(time.Millisecond)
+	return ms(s[len(s)/2])
 }
+
+func ms(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
