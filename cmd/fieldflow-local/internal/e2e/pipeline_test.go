@@ -21,14 +21,7 @@ import (
 // every file ends in the state the in-process engine gives it, and that
 // the dependency checks ran as workflow nodes.
 func TestSampleThroughArgo(t *testing.T) {
-	if os.Getenv("FIELDFLOW_LOCAL_E2E") != "1" {
-		t.Skip("set FIELDFLOW_LOCAL_E2E=1 to run (builds and starts kube-apiserver and Argo's controller)")
-	}
-	local := os.Getenv("FIELDFLOW_LOCAL_BIN")
-	fieldflow := filepath.Join(filepath.Dir(local), "fieldflow")
-	if local == "" {
-		t.Fatal("FIELDFLOW_LOCAL_BIN must name fieldflow-local, with fieldflow beside it (make local builds both)")
-	}
+	local, fieldflow := binaries(t)
 	argoStore, directStore, state := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "state")
 	for _, store := range []string{argoStore, directStore} {
 		run(t, fieldflow, "sample", "--store", store, "--faults")
