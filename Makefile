@@ -15,9 +15,11 @@ demo: local
 	$(BIN)/fieldflow sample --store demo --faults
 	$(BIN)/fieldflow run --store demo --once
 
-## test: every test, the integration tests on a real MinIO, and a short fuzz run
+## test: every test, the integration tests on a real MinIO and Prometheus (Debian's prometheus
+## package: promtool and the server the dashboard test queries), and a short fuzz run
 test: $(MINIO) local
-	FIELDFLOW_MINIO=$(MINIO) FIELDFLOW_REQUIRE_MINIO=1 FIELDFLOW_LOCAL_E2E=1 FIELDFLOW_LOCAL_BIN=$(BIN)/fieldflow-local go test -count=1 -timeout 60m ./...
+	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; }
+	FIELDFLOW_MINIO=$(MINIO) FIELDFLOW_REQUIRE_MINIO=1 FIELDFLOW_REQUIRE_PROMETHEUS=1 FIELDFLOW_LOCAL_E2E=1 FIELDFLOW_LOCAL_BIN=$(BIN)/fieldflow-local go test -count=1 -timeout 60m ./...
 	go test -run=NONE -fuzz=FuzzValidate -fuzztime=30s ./processor/record
 
 ## generate: render templates/ and argo-events/ from the pipeline definition and generator/fieldflow.yaml

@@ -5,11 +5,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
+	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
 // reconcileTemplate lists every ready input of every asset and submits a
 // Workflow for each: the safety net for notifications that never arrived
-// (MinIO does not replay what it sent while no one listened).
+// (MinIO does not replay what it sent while no one listened). Beside that,
+// its status task reports the inputs by state as gauges.
 func reconcileTemplate(c Config, p *pipeline.Pipeline) (*wfv1.WorkflowTemplate, error) {
 	wt := &wfv1.WorkflowTemplate{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "WorkflowTemplate"},
@@ -35,8 +37,40 @@ func reconcileTemplate(c Config, p *pipeline.Pipeline) (*wfv1.WorkflowTemplate, 
 	if err != nil {
 		return nil, err
 	}
-	spec.Templates = append([]wfv1.Template{{Name: mainTemplate, DAG: &wfv1.DAGTemplate{Tasks: dag}}, listT}, templates...)
+	statusT, err := statusTemplateFor(c, p)
+	if err != nil {
+		return nil, err
+	}
+	dag = append(dag, wfv1.DAGTask{Name: statusTemplate, Template: statusTemplate})
+	spec.Templates = append([]wfv1.Template{{Name: mainTemplate, DAG: &wfv1.DAGTemplate{Tasks: dag}}, listT, statusT}, templates...)
 	return wt, nil
+}
+
+// statusTemplate counts the inputs by state for the gauges on it (see
+// statusMetrics): the only place that sees every input, so the only one
+// that can say how many files wait and for how long.
+const statusTemplate = "status"
+
+// oldestWaitingOutput is the output of `fieldflow status --outputs` that
+// holds the age of the oldest waiting input; the others are named by state.
+const oldestWaitingOutput = "oldest_waiting_seconds"
+
+func statusTemplateFor(c Config, p *pipeline.Pipeline) (wfv1.Template, error) {
+	ctr, err := container(c, lightProfile(p.Assets[0]), "status", "--outputs", outputsDir)
+	if err != nil {
+		return wfv1.Template{}, err
+	}
+	var params []string
+	for _, s := range rules.States {
+		params = append(params, string(s), "0")
+	}
+	return wfv1.Template{
+		Name:          statusTemplate,
+		Outputs:       wfv1.Outputs{Parameters: outputParams(append(params, oldestWaitingOutput, "0")...)},
+		Container:     ctr,
+		RetryStrategy: retry(p.Assets[0].Retry),
+		Metrics:       statusMetrics(p),
+	}, nil
 }
 
 // reconcileCron runs the reconcile template on a schedule, never two at once.
