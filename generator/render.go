@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -38,10 +40,11 @@ func Render(c Config) ([]File, error) {
 	files = append(files,
 		File{Path: "templates/" + reconcileName + ".yaml", Objects: []any{rec, reconcileCron(c)}},
 		File{Path: "templates/rbac.yaml", Objects: rbac(c, workflowServiceAccount, workflowRules)},
+		File{Path: "templates/" + pipelineConfigMap + ".yaml", Objects: []any{pipelineConfig(c)}},
 		File{Path: "argo-events/eventbus.yaml", Objects: []any{eventBus(c)}},
 		File{Path: "argo-events/eventsource-minio.yaml", Objects: []any{minioEventSource(c, p)}},
 		File{Path: "argo-events/eventsource-sqs.yaml", Objects: []any{sqsEventSource(c)}},
-		File{Path: "argo-events/rbac.yaml", Objects: rbac(c, sensorServiceAccount, sensorRules)},
+		File{Path: "argo-events/rbac.yaml", Objects: append(rbac(c, sensorServiceAccount, sensorRules), serviceAccount(c, eventsServiceAccount))},
 	)
 	for _, src := range sources {
 		s, err := sensor(c, p, src)
@@ -50,8 +53,23 @@ func Render(c Config) ([]File, error) {
 		}
 		files = append(files, File{Path: "argo-events/sensor-" + src.name + ".yaml", Objects: []any{s}})
 	}
+	files = append(files, folderKustomization("templates", files), folderKustomization("argo-events", files))
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
+}
+
+// folderKustomization lists the files rendered into dir, so that kustomize
+// takes the folder as one resource (a kustomization may not name loose
+// files outside its own root).
+func folderKustomization(dir string, files []File) File {
+	k := &types.Kustomization{TypeMeta: types.TypeMeta{APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind}}
+	for _, f := range files {
+		if rest, ok := strings.CutPrefix(f.Path, dir+"/"); ok {
+			k.Resources = append(k.Resources, rest)
+		}
+	}
+	sort.Strings(k.Resources)
+	return File{Path: dir + "/kustomization.yaml", Objects: []any{k}}
 }
 
 // header marks every generated file.
