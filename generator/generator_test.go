@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,12 +57,19 @@ func TestCheckedInFilesAreCurrent(t *testing.T) {
 			t.Errorf("%s differs from what make generate writes: run make generate", f.Path)
 		}
 	}
-	for _, dir := range []string{"templates", "argo-events"} {
-		entries, _ := os.ReadDir(filepath.Join(repoRoot, dir))
-		for _, e := range entries {
-			if p := dir + "/" + e.Name(); strings.HasSuffix(p, ".yaml") && !want[p] && e.Name() != "kustomization.yaml" {
+	for _, dir := range []string{"templates", "argo-events", "kustomize"} {
+		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			p, _ := filepath.Rel(repoRoot, path)
+			if p = filepath.ToSlash(p); strings.HasSuffix(p, ".yaml") && !want[p] {
 				t.Errorf("%s is not generated any more: delete it", p)
 			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }
