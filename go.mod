@@ -453,11 +453,10 @@ replace (
 // argo-events v1.9.7 and google.golang.org/api); v0.60.0 still has them.
 replace go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc => go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.60.0
 
-// sigs.k8s.io/kustomize/api v0.21.2 (the kustomize tests) requires newer
-// kube-openapi and gnostic-models than k8s.io/* v0.33.1 build with, and a
-// tablewriter whose v1 API argo-workflows' CLI packages do not compile with.
+// sigs.k8s.io/kustomize/api v0.21.2 (the kustomize tests) requires a
+// kube-openapi and gnostic-models newer than k8s.io/* v0.33.1 compile with;
+// these are the versions v0.33.1 was released with.
 replace (
 	github.com/google/gnostic-models => github.com/google/gnostic-models v0.6.9
-	github.com/olekukonko/tablewriter => github.com/olekukonko/tablewriter v0.0.5
 	k8s.io/kube-openapi => k8s.io/kube-openapi v0.0.0-20250318190949-c8a335a9a2ff
 )
