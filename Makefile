@@ -6,7 +6,7 @@ BIN           := $(CURDIR)/.cache/bin
 MINIO         := $(CURDIR)/.cache/minio-$(strip $(MINIO_VERSION))/minio
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: demo test bench generate build local image
+.PHONY: demo test bench generate build local image deploy
 
 ## demo: sample data into ./demo, run through the generated Argo templates on Argo's own
 ## controller (fieldflow-local), then the status table
@@ -39,6 +39,17 @@ build:
 IMAGE ?= fieldflow:0.1.0
 image:
 	docker build -t $(IMAGE) .
+
+## deploy: apply kustomize/overlays/minikube to the current kubectl context. Needs a cluster
+## (minikube start), the image in it (minikube image build -t $(IMAGE) .) and
+## kustomize/overlays/minikube/.env (copy .env.example). The first apply creates Argo's CRDs;
+## objects of those kinds are applied again once the CRDs are established.
+MINIKUBE_OVERLAY := kustomize/overlays/minikube
+deploy:
+	@test -f $(MINIKUBE_OVERLAY)/.env || { echo "copy $(MINIKUBE_OVERLAY)/.env.example to $(MINIKUBE_OVERLAY)/.env and set MinIO's root user"; exit 1; }
+	kubectl apply --server-side -k $(MINIKUBE_OVERLAY) || { \
+	  kubectl wait --for condition=established --timeout=120s crd --all && \
+	  kubectl apply --server-side -k $(MINIKUBE_OVERLAY); }
 
 # The Kubernetes version stamped into kube-apiserver, or clients see v0.0.0.
 LOCAL_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.33.1

@@ -128,6 +128,20 @@ func (c Config) env() [][2]string {
 	return out
 }
 
+// pipelineData is what the pipelineConfigMap holds, sorted by name: the
+// pipeline settings, the store, the region and, when set, the endpoint.
+func (c Config) pipelineData() [][2]string {
+	out := append(c.env(),
+		[2]string{"FIELDFLOW_STORE", "s3://" + c.Bucket},
+		[2]string{"AWS_REGION", c.S3.Region},
+	)
+	if c.S3.Endpoint != "" {
+		out = append(out, [2]string{"AWS_ENDPOINT_URL", c.S3.Endpoint})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
 func known(name string) bool {
 	for _, n := range pipeline.Names() {
 		if n == name {

@@ -101,14 +101,18 @@ func minioEventSource(c Config, p *pipeline.Pipeline) *ev.EventSource {
 }
 
 // sqsEventSource reads the queue the bucket notifies on AWS. Credentials
-// come from the pod's service account (IRSA): no keys in the object.
+// come from the pod's service account (IRSA, the role the AWS overlay
+// annotates it with): no keys in the object.
 func sqsEventSource(c Config) *ev.EventSource {
 	return &ev.EventSource{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "EventSource"},
 		ObjectMeta: metav1.ObjectMeta{Name: sqsSourceName, Namespace: c.Namespace, Labels: labels()},
-		Spec: ev.EventSourceSpec{EventBusName: eventBusName, SQS: map[string]ev.SQSEventSource{
-			sqsEventName: {Region: c.SQS.Region, Queue: c.SQS.Queue, WaitTimeSeconds: 20, JSONBody: true},
-		}},
+		Spec: ev.EventSourceSpec{
+			EventBusName: eventBusName,
+			Template:     &ev.Template{ServiceAccountName: eventsServiceAccount},
+			SQS: map[string]ev.SQSEventSource{
+				sqsEventName: {Region: c.SQS.Region, Queue: c.SQS.Queue, WaitTimeSeconds: 20, JSONBody: true},
+			}},
 	}
 }
 

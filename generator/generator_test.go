@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/argoproj/argo-workflows/v3/workflow/validate"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -55,12 +57,19 @@ func TestCheckedInFilesAreCurrent(t *testing.T) {
 			t.Errorf("%s differs from what make generate writes: run make generate", f.Path)
 		}
 	}
-	for _, dir := range []string{"templates", "argo-events"} {
-		entries, _ := os.ReadDir(filepath.Join(repoRoot, dir))
-		for _, e := range entries {
-			if p := dir + "/" + e.Name(); strings.HasSuffix(p, ".yaml") && !want[p] && e.Name() != "kustomization.yaml" {
+	for _, dir := range []string{"templates", "argo-events", "kustomize"} {
+		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			p, _ := filepath.Rel(repoRoot, path)
+			if p = filepath.ToSlash(p); strings.HasSuffix(p, ".yaml") && !want[p] {
 				t.Errorf("%s is not generated any more: delete it", p)
 			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -76,6 +85,7 @@ type objects struct {
 	roles        map[string]*rbacv1.Role
 	accounts     map[string]*corev1.ServiceAccount
 	bindings     []*rbacv1.RoleBinding
+	configMaps   map[string]*corev1.ConfigMap
 }
 
 func decodeAll(t *testing.T) *objects {
@@ -83,6 +93,7 @@ func decodeAll(t *testing.T) *objects {
 	o := &objects{
 		templates: map[string]*wfv1.WorkflowTemplate{}, eventSources: map[string]*ev.EventSource{},
 		roles: map[string]*rbacv1.Role{}, accounts: map[string]*corev1.ServiceAccount{},
+		configMaps: map[string]*corev1.ConfigMap{},
 	}
 	paths, _ := filepath.Glob(filepath.Join(repoRoot, "templates", "*.yaml"))
 	more, _ := filepath.Glob(filepath.Join(repoRoot, "argo-events", "*.yaml"))
@@ -129,6 +140,12 @@ func decodeAll(t *testing.T) *objects {
 				rb := &rbacv1.RoleBinding{}
 				o.bindings = append(o.bindings, rb)
 				into = rb
+			case "ConfigMap":
+				cm := &corev1.ConfigMap{}
+				o.configMaps[nameOf(t, doc)] = cm
+				into = cm
+			case types.KustomizationKind:
+				into = &types.Kustomization{}
 			default:
 				if kind := meta.Kind; kind != "" {
 					t.Fatalf("%s #%d: unexpected kind %q", path, i, kind)
@@ -300,6 +317,63 @@ func TestRBACIsMinimal(t *testing.T) {
 	for _, s := range o.sensors {
 		if o.roles[s.Spec.Template.ServiceAccountName] == nil {
 			t.Errorf("sensor %s runs as %q, which has no Role", s.Name, s.Spec.Template.ServiceAccountName)
+		}
+	}
+	// The sqs EventSource runs as the account terraform's events role
+	// trusts (IRSA); it needs no Kubernetes API access, so no Role.
+	sqs := o.eventSources["sqs"]
+	if sqs.Spec.Template == nil || sqs.Spec.Template.ServiceAccountName != eventsServiceAccount {
+		t.Errorf("sqs EventSource does not run as %s", eventsServiceAccount)
+	}
+	if o.accounts[eventsServiceAccount] == nil || o.roles[eventsServiceAccount] != nil {
+		t.Errorf("want ServiceAccount %s without a Role", eventsServiceAccount)
+	}
+}
+
+// TestSettingsComeFromTheConfigMap checks that every setting a container
+// reads from the ConfigMap is in it, and that only what the AWS overlay
+// removes (the endpoint, the S3 keys) is optional.
+func TestSettingsComeFromTheConfigMap(t *testing.T) {
+	o := decodeAll(t)
+	cm := o.configMaps[pipelineConfigMap]
+	if cm == nil {
+		t.Fatalf("no ConfigMap %s", pipelineConfigMap)
+	}
+	optional := map[string]bool{"AWS_ENDPOINT_URL": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true}
+	for _, wt := range o.templates {
+		for _, tmpl := range wt.Spec.Templates {
+			if tmpl.Container == nil {
+				continue
+			}
+			seen := map[string]bool{}
+			for _, e := range tmpl.Container.Env {
+				seen[e.Name] = true
+				switch {
+				case e.Name == "FIELDFLOW_PRECISION":
+					if e.Value == "" {
+						t.Errorf("%s/%s: FIELDFLOW_PRECISION is not literal", wt.Name, tmpl.Name)
+					}
+				case e.ValueFrom == nil:
+					t.Errorf("%s/%s: %s is literal, want a reference", wt.Name, tmpl.Name, e.Name)
+				case e.ValueFrom.ConfigMapKeyRef != nil:
+					ref := e.ValueFrom.ConfigMapKeyRef
+					if _, ok := cm.Data[ref.Key]; ref.Name != pipelineConfigMap || !ok || ref.Key != e.Name {
+						t.Errorf("%s/%s: %s reads %s/%s, not in the ConfigMap", wt.Name, tmpl.Name, e.Name, ref.Name, ref.Key)
+					}
+					if got := ref.Optional != nil && *ref.Optional; got != optional[e.Name] {
+						t.Errorf("%s/%s: %s optional=%v", wt.Name, tmpl.Name, e.Name, got)
+					}
+				case e.ValueFrom.SecretKeyRef != nil:
+					if ref := e.ValueFrom.SecretKeyRef; ref.Optional == nil || !*ref.Optional {
+						t.Errorf("%s/%s: Secret ref %s is not optional", wt.Name, tmpl.Name, e.Name)
+					}
+				}
+			}
+			for key := range cm.Data {
+				if !seen[key] {
+					t.Errorf("%s/%s does not read %s", wt.Name, tmpl.Name, key)
+				}
+			}
 		}
 	}
 }

@@ -16,9 +16,11 @@ import (
 const (
 	workflowServiceAccount = "fieldflow-workflow"
 	sensorServiceAccount   = "fieldflow-sensor"
+	eventsServiceAccount   = "fieldflow-events"
 	scratchVolume          = "scratch"
 	scratchPath            = "/tmp"
 	outputsDir             = scratchPath + "/outputs"
+	pipelineConfigMap      = "fieldflow-pipeline"
 	keyParam               = "key"
 	partOf                 = "fieldflow"
 	// runAs is the distroless "nonroot" user the image runs as.
@@ -99,18 +101,22 @@ func container(c Config, profile pipeline.Profile, args ...string) (*corev1.Cont
 	return ctr, nil
 }
 
+// env reads the pipeline settings and the store from the ConfigMap
+// pipelineConfigMap, so a kustomize overlay can change them without
+// touching the templates. Only the precision differs per asset and stays
+// literal. The endpoint and the S3 keys are optional references: on AWS
+// (IRSA, no endpoint) the overlay removes them and a pod without them still
+// starts.
 func env(c Config, profile pipeline.Profile) []corev1.EnvVar {
 	var out []corev1.EnvVar
-	for _, kv := range c.env() {
-		out = append(out, corev1.EnvVar{Name: kv[0], Value: kv[1]})
+	for _, kv := range c.pipelineData() {
+		if kv[0] != "AWS_ENDPOINT_URL" { // last, optional
+			out = append(out, configMapEnv(kv[0], false))
+		}
 	}
-	out = append(out,
-		corev1.EnvVar{Name: "FIELDFLOW_STORE", Value: "s3://" + c.Bucket},
-		corev1.EnvVar{Name: "FIELDFLOW_PRECISION", Value: profile.Precision},
-		corev1.EnvVar{Name: "AWS_REGION", Value: c.S3.Region},
-	)
+	out = append(out, corev1.EnvVar{Name: "FIELDFLOW_PRECISION", Value: profile.Precision})
 	if c.S3.Endpoint != "" {
-		out = append(out, corev1.EnvVar{Name: "AWS_ENDPOINT_URL", Value: c.S3.Endpoint})
+		out = append(out, configMapEnv("AWS_ENDPOINT_URL", true))
 	}
 	if c.S3.CredentialsSecret != "" {
 		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
@@ -118,11 +124,34 @@ func env(c Config, profile pipeline.Profile) []corev1.EnvVar {
 				SecretKeyRef: &corev1.SecretKeySelector{
 					LocalObjectReference: corev1.LocalObjectReference{Name: c.S3.CredentialsSecret},
 					Key:                  k,
+					Optional:             ptr(true),
 				},
 			}})
 		}
 	}
 	return out
+}
+
+func configMapEnv(name string, optional bool) corev1.EnvVar {
+	ref := &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: pipelineConfigMap}, Key: name}
+	if optional {
+		ref.Optional = ptr(true)
+	}
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: ref}}
+}
+
+// pipelineConfig is the ConfigMap every fieldflow container reads its
+// settings from (see env).
+func pipelineConfig(c Config) *corev1.ConfigMap {
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: pipelineConfigMap, Namespace: c.Namespace, Labels: labels()},
+		Data:       map[string]string{},
+	}
+	for _, kv := range c.pipelineData() {
+		cm.Data[kv[0]] = kv[1]
+	}
+	return cm
 }
 
 // resources turns a profile into requests and limits; a GPU is requested

@@ -20,6 +20,15 @@ var (
 	}
 )
 
+// serviceAccount is an account without any Role: the sqs EventSource's
+// pod talks to SQS with its IAM role (IRSA), never to the Kubernetes API.
+func serviceAccount(c Config, name string) *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace, Labels: labels()},
+	}
+}
+
 // rbac is a ServiceAccount with a Role of rules bound to it. annotations
 // go on the ServiceAccount (IRSA role ARNs, set by the AWS overlay).
 func rbac(c Config, name string, rules []rbacv1.PolicyRule) []any {

@@ -7,8 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fieldflow/fieldflow/generator/deploy"
 )
 
 // File is one rendered file: its path relative to the repository root and
@@ -38,24 +43,28 @@ func Render(c Config) ([]File, error) {
 		return nil, err
 	}
 	var files []File
+	var templates []*wfv1.WorkflowTemplate
 	for _, a := range p.Assets {
 		wt, err := assetTemplate(c, p, a)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", a.Name, err)
 		}
+		templates = append(templates, wt)
 		files = append(files, File{Path: "templates/" + templateName(a) + ".yaml", Objects: []any{wt}})
 	}
 	rec, err := reconcileTemplate(c, p)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}
+	templates = append(templates, rec)
 	files = append(files,
 		File{Path: "templates/" + reconcileName + ".yaml", Objects: []any{rec, reconcileCron(c)}},
 		File{Path: "templates/rbac.yaml", Objects: rbac(c, workflowServiceAccount, workflowRules)},
+		File{Path: "templates/" + pipelineConfigMap + ".yaml", Objects: []any{pipelineConfig(c)}},
 		File{Path: "argo-events/eventbus.yaml", Objects: []any{eventBus(c)}},
 		File{Path: "argo-events/eventsource-minio.yaml", Objects: []any{minioEventSource(c, p)}},
 		File{Path: "argo-events/eventsource-sqs.yaml", Objects: []any{sqsEventSource(c)}},
-		File{Path: "argo-events/rbac.yaml", Objects: rbac(c, sensorServiceAccount, sensorRules)},
+		File{Path: "argo-events/rbac.yaml", Objects: append(rbac(c, sensorServiceAccount, sensorRules), serviceAccount(c, eventsServiceAccount))},
 	)
 	for _, src := range sources {
 		s, err := sensor(c, p, src)
@@ -64,13 +73,53 @@ func Render(c Config) ([]File, error) {
 		}
 		files = append(files, File{Path: "argo-events/sensor-" + src.name + ".yaml", Objects: []any{s}})
 	}
+	files = append(files, folderKustomization("templates", files), folderKustomization("argo-events", files))
 	mon, err := monitoringFiles(c)
 	if err != nil {
 		return nil, err
 	}
 	files = append(files, mon...)
+	k, err := deploy.Files(deployParams(c, templates))
+	if err != nil {
+		return nil, fmt.Errorf("kustomize: %w", err)
+	}
+	for _, f := range k {
+		files = append(files, File{Path: f.Path, Objects: f.Objects})
+	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
+}
+
+// deployParams are the names kustomize/ refers to.
+func deployParams(c Config, templates []*wfv1.WorkflowTemplate) deploy.Params {
+	return deploy.Params{
+		Namespace:         c.Namespace,
+		Bucket:            c.Bucket,
+		Image:             c.Image,
+		PipelineConfigMap: pipelineConfigMap,
+		S3Secret:          c.S3.CredentialsSecret,
+		MinIOSecret:       c.MinIO.CredentialsSecret,
+		WorkflowAccount:   workflowServiceAccount,
+		EventsAccount:     eventsServiceAccount,
+		MinIOSource:       minioSourceName,
+		SQSSource:         sqsSourceName,
+		SQSEvent:          sqsEventName,
+		Templates:         templates,
+	}
+}
+
+// folderKustomization lists the files rendered into dir, so that kustomize
+// takes the folder as one resource (a kustomization may not name loose
+// files outside its own root).
+func folderKustomization(dir string, files []File) File {
+	k := &types.Kustomization{TypeMeta: types.TypeMeta{APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind}}
+	for _, f := range files {
+		if rest, ok := strings.CutPrefix(f.Path, dir+"/"); ok {
+			k.Resources = append(k.Resources, rest)
+		}
+	}
+	sort.Strings(k.Resources)
+	return File{Path: dir + "/kustomization.yaml", Objects: []any{k}}
 }
 
 // header marks every generated file.

@@ -30,6 +30,7 @@ type Manifests struct {
 	Accounts  []*corev1.ServiceAccount
 	Roles     []*rbacv1.Role
 	Bindings  []*rbacv1.RoleBinding
+	Configs   []*corev1.ConfigMap
 	Sensors   []*ev.Sensor
 	Sources   []*ev.EventSource
 	Namespace string
@@ -49,6 +50,9 @@ func LoadManifests(dir string) (*Manifests, error) {
 			return nil, err
 		}
 		for _, p := range paths {
+			if p == "kustomization.yaml" {
+				continue // kustomize's list of the folder's files, no object
+			}
 			b, err := fs.ReadFile(fsys, p)
 			if err != nil {
 				return nil, err
@@ -85,6 +89,8 @@ func (m *Manifests) add(doc []byte) error {
 		into = appendNew(&m.Roles)
 	case "RoleBinding":
 		into = appendNew(&m.Bindings)
+	case "ConfigMap":
+		into = appendNew(&m.Configs)
 	case "Sensor":
 		into = appendNew(&m.Sensors)
 	case "EventSource":
@@ -104,8 +110,9 @@ func appendNew[T any](list *[]*T) *T {
 }
 
 // Apply creates the namespace, its default service account (no
-// controller-manager makes it), the RBAC and the Argo objects; existing
-// objects are replaced so that a changed template takes effect.
+// controller-manager makes it), the RBAC, the ConfigMaps the pods read and
+// the Argo objects; existing objects are replaced so that a changed
+// template takes effect.
 func (m *Manifests) Apply(ctx context.Context, kube kubernetes.Interface, argo wfclientset.Interface) error {
 	ns := m.Namespace
 	if err := ignoreExists(kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})); err != nil {
@@ -131,6 +138,14 @@ func (m *Manifests) Apply(ctx context.Context, kube kubernetes.Interface, argo w
 			return err
 		}); err != nil {
 			return fmt.Errorf("role binding %s: %w", b.Name, err)
+		}
+	}
+	for _, cm := range m.Configs {
+		if err := replace(ctx, cm.Name, kube.CoreV1().ConfigMaps(ns).Delete, func() error {
+			_, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{})
+			return err
+		}); err != nil {
+			return fmt.Errorf("config map %s: %w", cm.Name, err)
 		}
 	}
 	for _, wt := range m.Templates {

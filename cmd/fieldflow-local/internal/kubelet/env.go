@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -17,11 +18,13 @@ import (
 func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container) ([]string, error) {
 	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME")}
 	for _, e := range ctr.Env {
-		v, err := k.value(ctx, pod, e)
+		v, ok, err := k.value(ctx, pod, e)
 		if err != nil {
 			return nil, fmt.Errorf("env %s: %w", e.Name, err)
 		}
-		vars[e.Name] = v
+		if ok {
+			vars[e.Name] = v
+		}
 	}
 	for name, v := range k.Env {
 		vars[name] = v
@@ -34,30 +37,61 @@ func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container
 	return out, nil
 }
 
-func (k *Kubelet) value(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar) (string, error) {
+// value is an env var's value and whether it is set. As in a real kubelet,
+// a reference to a missing object or key is an error, unless it is
+// optional: then the variable is left unset.
+func (k *Kubelet) value(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar) (string, bool, error) {
 	from := e.ValueFrom
 	switch {
 	case from == nil:
-		return e.Value, nil
+		return e.Value, true, nil
 	case from.SecretKeyRef != nil:
-		s, err := k.Kube.CoreV1().Secrets(pod.Namespace).Get(ctx, from.SecretKeyRef.Name, metav1.GetOptions{})
-		if err != nil {
-			return "", err
-		}
-		return string(s.Data[from.SecretKeyRef.Key]), nil
+		ref := from.SecretKeyRef
+		return lookup(ref.Name, ref.Key, ref.Optional, func() (map[string]string, error) {
+			s, err := k.Kube.CoreV1().Secrets(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			data := map[string]string{}
+			for key, b := range s.Data {
+				data[key] = string(b)
+			}
+			return data, nil
+		})
 	case from.ConfigMapKeyRef != nil:
-		cm, err := k.Kube.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, from.ConfigMapKeyRef.Name, metav1.GetOptions{})
-		if err != nil {
-			return "", err
-		}
-		return cm.Data[from.ConfigMapKeyRef.Key], nil
+		ref := from.ConfigMapKeyRef
+		return lookup(ref.Name, ref.Key, ref.Optional, func() (map[string]string, error) {
+			cm, err := k.Kube.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return cm.Data, nil
+		})
 	case from.FieldRef != nil:
 		switch from.FieldRef.FieldPath {
 		case "metadata.name":
-			return pod.Name, nil
+			return pod.Name, true, nil
 		case "metadata.namespace":
-			return pod.Namespace, nil
+			return pod.Namespace, true, nil
 		}
 	}
-	return "", nil
+	return "", true, nil
+}
+
+// lookup reads key from the object get returns. A missing object or key
+// leaves an optional variable unset and is an error otherwise.
+func lookup(name, key string, optional *bool, get func() (map[string]string, error)) (string, bool, error) {
+	opt := optional != nil && *optional
+	data, err := get()
+	if apierrors.IsNotFound(err) && opt {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	v, ok := data[key]
+	if !ok && !opt {
+		return "", false, fmt.Errorf("%s has no key %q", name, key)
+	}
+	return v, ok, nil
 }
