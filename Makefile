@@ -22,7 +22,7 @@ test: $(MINIO) local
 	FIELDFLOW_MINIO=$(MINIO) FIELDFLOW_REQUIRE_MINIO=1 FIELDFLOW_REQUIRE_PROMETHEUS=1 FIELDFLOW_LOCAL_E2E=1 FIELDFLOW_LOCAL_BIN=$(BIN)/fieldflow-local go test -count=1 -timeout 60m ./...
 	go test -run=NONE -fuzz=FuzzValidate -fuzztime=30s ./processor/record
 
-## generate: render templates/ and argo-events/ from the pipeline definition and generator/fieldflow.yaml
+## generate: render templates/, argo-events/ and kustomize/ from the pipeline definition and generator/fieldflow.yaml
 generate:
 	go run ./cmd/fieldflow generate --config generator/fieldflow.yaml --out .
 

@@ -17,10 +17,10 @@ func init() { commands = append(commands, generateCmd) }
 
 var generateCmd = command{
 	name:    "generate",
-	summary: "render the Argo Workflows and Argo Events manifests into templates/ and argo-events/",
+	summary: "render the Argo Workflows, Argo Events, kustomize and monitoring manifests into templates/, argo-events/ and kustomize/",
 	flags: func(fs *flag.FlagSet) func(context.Context) error {
 		config := fs.String("config", "generator/fieldflow.yaml", "deployment config (YAML); empty for the defaults")
-		out := fs.String("out", ".", "folder that gets templates/ and argo-events/")
+		out := fs.String("out", ".", "repository root: gets templates/, argo-events/ and kustomize/")
 		return func(ctx context.Context) error {
 			c, err := generator.LoadConfig(*config)
 			if err != nil {
