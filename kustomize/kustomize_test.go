@@ -155,7 +155,7 @@ var stubs = map[string][]any{
 		&appsv1.Deployment{
 			TypeMeta: typeMeta("apps/v1", "Deployment"), ObjectMeta: stubMeta("argo-server"),
 			Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
-				Name: "argo-server", Image: "quay.io/argoproj/argocli:v3.7.3", Args: []string{"server"},
+				Name: "argo-server", Image: "argoproj/argocli:v3.7.3", Args: []string{"server"},
 			}}}}},
 		},
 	},

@@ -21,8 +21,8 @@ import (
 const (
 	ArgoWorkflowsInstall = "https://github.com/argoproj/argo-workflows/releases/download/v3.7.3/install.yaml"
 	ArgoEventsInstall    = "https://github.com/argoproj/argo-events/releases/download/v1.9.7/install.yaml"
-	MinIOImage           = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
-	MCImage              = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
+	MinIOImage           = "minio/minio:RELEASE.2025-09-07T16-13-09Z"
+	MCImage              = "minio/mc:RELEASE.2025-08-13T08-35-41Z"
 )
 
 const (

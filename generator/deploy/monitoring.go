@@ -8,9 +8,9 @@ import (
 
 // Pinned images of the monitoring stack.
 const (
-	PrometheusImage       = "quay.io/prometheus/prometheus:v3.5.0"
+	PrometheusImage       = "prom/prometheus:v3.5.0"
 	KubeStateMetricsImage = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0"
-	GrafanaImage          = "docker.io/grafana/grafana:12.1.1"
+	GrafanaImage          = "grafana/grafana:12.1.1"
 )
 
 // What the monitoring component deploys and where. The Service names and
