@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fieldflow/fieldflow/processor"
 	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
@@ -30,7 +29,7 @@ var statusCmd = command{
 			if err != nil {
 				return err
 			}
-			if err := writeStatusOutputs(ctx, p, vs, *outputs, time.Now()); err != nil {
+			if err := writeStatusOutputs(vs, *outputs, time.Now()); err != nil {
 				return err
 			}
 			if *asJSON {
@@ -72,14 +71,11 @@ func printStatus(w io.Writer, vs []rules.Verdict) error {
 // gets a value) and oldest_waiting_seconds, the age of the oldest waiting
 // input: a count alone cannot tell a file that waits a minute for its box
 // from one that has waited a week for an upload that never came.
-func writeStatusOutputs(ctx context.Context, p *processor.Processor, vs []rules.Verdict, dir string, now time.Time) error {
+func writeStatusOutputs(vs []rules.Verdict, dir string, now time.Time) error {
 	if dir == "" {
 		return nil
 	}
-	oldest, err := oldestWaiting(ctx, p, vs, now)
-	if err != nil {
-		return err
-	}
+	oldest := oldestWaiting(vs, now)
 	out := map[string]int64{"oldest_waiting_seconds": int64(oldest / time.Second)}
 	for _, s := range rules.States {
 		out[string(s)] = 0
@@ -90,33 +86,17 @@ func writeStatusOutputs(ctx context.Context, p *processor.Processor, vs []rules.
 	return writeOutputs(dir, out)
 }
 
-// oldestWaiting is how long the oldest waiting input has been in the store,
-// by its modification time (the upload, on S3), or 0 when none waits. It
-// lists only the input folders of assets that have a waiting input: one
-// listing each, however many inputs wait.
-func oldestWaiting(ctx context.Context, p *processor.Processor, vs []rules.Verdict, now time.Time) (time.Duration, error) {
-	waiting, assets := map[string]bool{}, map[string]bool{}
-	for _, v := range vs {
-		if v.State == rules.Waiting {
-			waiting[v.Key], assets[v.Asset] = true, true
-		}
-	}
+// oldestWaiting is how long the oldest waiting input has been in the
+// store, by its modification time, or 0 when none waits.
+func oldestWaiting(vs []rules.Verdict, now time.Time) time.Duration {
 	var oldest time.Time
-	for _, a := range p.Pipeline().Assets {
-		if !assets[a.Name] {
-			continue
-		}
-		for info, err := range p.Store().List(ctx, a.InputPrefix+"/") {
-			if err != nil {
-				return 0, fmt.Errorf("status: age of waiting inputs: %w", err)
-			}
-			if waiting[info.Key] && (oldest.IsZero() || info.ModTime.Before(oldest)) {
-				oldest = info.ModTime
-			}
+	for _, v := range vs {
+		if v.State == rules.Waiting && (oldest.IsZero() || v.Modified.Before(oldest)) {
+			oldest = v.Modified
 		}
 	}
 	if oldest.IsZero() {
-		return 0, nil
+		return 0
 	}
-	return max(now.Sub(oldest), 0), nil
+	return max(now.Sub(oldest), 0)
 }

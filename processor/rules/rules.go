@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/store"
@@ -68,6 +69,9 @@ type Verdict struct {
 	Ready  bool    `json:"ready"` // processing would run it now (ready, or failed and retryable)
 	Reason string  `json:"reason"`
 	Checks []Check `json:"checks,omitempty"`
+	// Modified is when the input was last written (its upload, on S3):
+	// how long a waiting file has waited.
+	Modified time.Time `json:"-"`
 }
 
 // Check is the outcome of one dependency check.
@@ -79,7 +83,7 @@ type Check struct {
 
 // Judge decides the state of in.
 func Judge(p *pipeline.Pipeline, idx *Index, in pipeline.Input) Verdict {
-	v := Verdict{Key: in.Key, Asset: in.Asset.Name}
+	v := Verdict{Key: in.Key, Asset: in.Asset.Name, Modified: idx.Inputs[in.Key].Info.ModTime}
 	if idx.Outputs[in.OutputKey()] {
 		v.State, v.Reason = Done, "output "+in.OutputKey()
 		return v
