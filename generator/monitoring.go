@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/fieldflow/fieldflow/generator/deploy"
 )
 
 // Where the monitoring stack runs and what it scrapes. These are the names
@@ -11,7 +13,7 @@ import (
 // because nothing in a deployment's config changes them.
 const (
 	// MonitoringNamespace holds Prometheus, Grafana and kube-state-metrics.
-	MonitoringNamespace = "fieldflow-monitoring"
+	MonitoringNamespace = deploy.MonitoringNamespace
 	// ArgoNamespace is where Argo Workflows' controller and its metrics
 	// Service run (the upstream install's namespace).
 	ArgoNamespace = "argo"

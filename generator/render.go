@@ -28,12 +28,12 @@ type File struct {
 // Where the monitoring files go: the kustomize monitoring component turns
 // them into ConfigMaps.
 const (
-	monitoringDir  = "kustomize/components/monitoring/"
-	PrometheusFile = monitoringDir + "prometheus/prometheus.yml"
+	monitoringDir  = deploy.Root + "components/monitoring/"
+	PrometheusFile = monitoringDir + deploy.PrometheusFile
 	RulesFile      = monitoringDir + "prometheus/" + RulesFileName
-	DashboardFile  = monitoringDir + "grafana/fieldflow-dashboard.json"
-	datasourceFile = monitoringDir + "grafana/datasources.yaml"
-	providerFile   = monitoringDir + "grafana/dashboards.yaml"
+	DashboardFile  = monitoringDir + deploy.DashboardFile
+	datasourceFile = monitoringDir + deploy.DatasourcesFile
+	providerFile   = monitoringDir + deploy.DashboardsFile
 )
 
 // Render builds every file from the config.
