@@ -88,7 +88,7 @@ func TestMinIONotificationsTrigger(t *testing.T) {
 	defer cancel()
 	notes := mc.ListenBucketNotification(ctx, st.Bucket(), "", "", []string{objectCreatedMinIO})
 	put := func(key string) {
-		if err := st.Put(ctx, key, strings.NewReader("{}\n")); err != nil {
+		if err := st.Put(ctx, key, strings.NewReader("{}\n"), nil); err != nil {
 			t.Fatal(err)
 		}
 	}

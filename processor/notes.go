@@ -45,7 +45,7 @@ func (n note) String() string {
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func writeNote(ctx context.Context, st store.Store, key string, n note) error {
-	return st.Put(ctx, key, strings.NewReader(n.String()))
+	return st.Put(ctx, key, strings.NewReader(n.String()), nil)
 }
 
 // readNote reads the header of a note.

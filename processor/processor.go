@@ -243,7 +243,7 @@ func (p *Processor) stream(ctx context.Context, r io.Reader, in pipeline.Input) 
 	pr, pw := io.Pipe()
 	uploaded := make(chan error, 1)
 	go func() {
-		err := p.store.Put(ctx, in.OutputKey(), pr)
+		err := p.store.Put(ctx, in.OutputKey(), pr, nil)
 		pr.CloseWithError(err) // unblocks the writer if the upload gave up
 		uploaded <- err
 	}()
@@ -273,7 +273,7 @@ func (p *Processor) quarantine(ctx context.Context, in pipeline.Input, validated
 	if info.Version != validated.Version {
 		return fmt.Errorf("quarantine %s: the file changed while it was validated; run it again", in.Key)
 	}
-	if err := p.store.Put(ctx, p.pipe.QuarantineKey(in.Key), rc); err != nil {
+	if err := p.store.Put(ctx, p.pipe.QuarantineKey(in.Key), rc, nil); err != nil {
 		return fmt.Errorf("quarantine %s: %w", in.Key, err)
 	}
 	report := note{

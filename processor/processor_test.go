@@ -59,7 +59,7 @@ func line(box string, isProcessed string) string {
 
 func put(t *testing.T, st store.Store, key, content string) {
 	t.Helper()
-	if err := st.Put(context.Background(), key, strings.NewReader(content)); err != nil {
+	if err := st.Put(context.Background(), key, strings.NewReader(content), nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -388,12 +388,12 @@ type flakyStore struct {
 	broken bool
 }
 
-func (f *flakyStore) Put(ctx context.Context, key string, r io.Reader) error {
+func (f *flakyStore) Put(ctx context.Context, key string, r io.Reader, meta store.Metadata) error {
 	if f.broken && strings.Contains(key, "/output/") {
 		io.CopyN(io.Discard, r, 10)
 		return errors.New("connection reset by peer")
 	}
-	return f.Store.Put(ctx, key, r)
+	return f.Store.Put(ctx, key, r, meta)
 }
 
 func TestFailureIsNotedAndCleared(t *testing.T) {

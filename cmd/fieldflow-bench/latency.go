@@ -112,7 +112,7 @@ func upload(ctx context.Context, st *s3store.Store) (string, error) {
 	var b bytes.Buffer
 	sample.AppendBox(&b, rand.New(rand.NewPCG(rand.Uint64(), 1)), id)
 	key := "boxes/input/bounding_box_" + id + ".jsonl"
-	return key, st.Put(ctx, key, &b)
+	return key, st.Put(ctx, key, &b, nil)
 }
 
 func outputKey(input string) string {

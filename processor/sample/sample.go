@@ -147,7 +147,7 @@ func (g *gen) file(ctx context.Context, a *pipeline.Asset, values map[string]str
 }
 
 func (g *gen) put(ctx context.Context, key string, b []byte) error {
-	if err := g.st.Put(ctx, key, bytes.NewReader(b)); err != nil {
+	if err := g.st.Put(ctx, key, bytes.NewReader(b), nil); err != nil {
 		return err
 	}
 	g.keys = append(g.keys, key)

@@ -14,29 +14,54 @@ import (
 // ErrNotFound is returned (wrapped) for a key that holds no object.
 var ErrNotFound = errors.New("not found")
 
+// ErrIncomplete is returned (wrapped) by a read that ended before the
+// object's size, whose checksum did not match, or that stalled: the bytes
+// read are not the object. It is always worth retrying; a caller must never
+// take what it read for the whole file.
+var ErrIncomplete = errors.New("incomplete read")
+
 // Info describes one object.
 type Info struct {
 	Key     string
 	Size    int64
 	ModTime time.Time
 	// Version changes whenever the object's content may have: the ETag in S3,
-	// size and modification time on a disk. Reports record it so that a
-	// re-uploaded file is told from the one they describe.
+	// size and modification time on a disk. Listings return it, so it is
+	// what tells an input from the one an output or a note was made from.
 	Version string
+	// VersionID is the S3 version of a versioned bucket's object; empty
+	// elsewhere. Set by Open and Stat only.
+	VersionID string
+	// Checksum is what a read of the object is verified against, as
+	// "ALGORITHM:VALUE" (crc32, crc32c, sha1, sha256, crc64nvme, md5), or
+	// empty when the store has none. Set by Open and Stat only.
+	Checksum string
+	// Metadata is the user metadata written with the object by Put (S3 user
+	// metadata; extended attributes on a disk). Set by Open and Stat only.
+	Metadata Metadata
 }
+
+// Metadata is small user metadata stored with an object: lowercase keys of
+// letters, digits and '-', printable ASCII values, a few kB at most (S3's
+// limits).
+type Metadata map[string]string
 
 // Store holds objects by key. Keys use "/" as separator and are checked by
 // pipeline.CheckKey before they get here.
 type Store interface {
 	// Open streams an object's content together with the Info of exactly
-	// the version being read.
+	// the version being read. The reader returns io.EOF only after exactly
+	// Info.Size bytes whose checksum (where the store has one) matched;
+	// anything else, a cut connection or a stall included, is an error
+	// wrapping ErrIncomplete.
 	Open(ctx context.Context, key string) (io.ReadCloser, Info, error)
 	// Stat describes an object without reading it.
 	Stat(ctx context.Context, key string) (Info, error)
-	// Put streams r into key. The object appears whole when r reaches EOF,
-	// or not at all: if reading r fails, or ctx ends, nothing is left
-	// behind and an older object under key stays as it was.
-	Put(ctx context.Context, key string, r io.Reader) error
+	// Put streams r into key with metadata meta (nil for none). The object
+	// appears whole when r reaches EOF, or not at all: if reading r fails,
+	// or ctx ends, nothing is left behind (no temporary file, no incomplete
+	// multipart upload) and an older object under key stays as it was.
+	Put(ctx context.Context, key string, r io.Reader, meta Metadata) error
 	// List yields every object whose key starts with prefix. The prefix
 	// need not end at a "/"; listing continues past any page size.
 	List(ctx context.Context, prefix string) iter.Seq2[Info, error]

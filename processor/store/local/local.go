@@ -86,7 +86,7 @@ func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
 	return info(key, fi), nil
 }
 
-func (s *Store) Put(ctx context.Context, key string, r io.Reader) (err error) {
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta store.Metadata) (err error) {
 	p, err := s.path(key)
 	if err != nil {
 		return err

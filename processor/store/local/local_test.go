@@ -27,7 +27,7 @@ func TestRejectsEscapingKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"../x", "a/../../x", "/etc/passwd", "a//b", "./a", ""} {
-		if err := s.Put(context.Background(), key, strings.NewReader("x")); err == nil {
+		if err := s.Put(context.Background(), key, strings.NewReader("x"), nil); err == nil {
 			t.Errorf("put %q succeeded", key)
 		}
 	}
@@ -41,7 +41,7 @@ func TestFailedPutLeavesNoTempFile(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_ = s.Put(ctx, "a/b", strings.NewReader("x"))
+	_ = s.Put(ctx, "a/b", strings.NewReader("x"), nil)
 	var files []string
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {

@@ -105,7 +105,7 @@ func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
 // Put streams r with a multipart upload (a single PUT when it fits in one
 // part). S3 makes the object visible only when the upload completes; on any
 // error the uploader aborts it and no part is kept.
-func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta store.Metadata) error {
 	_, err := s.uploader.Upload(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: r})
 	if err != nil {
 		return s.wrap("put", key, err)

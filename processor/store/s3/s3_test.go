@@ -34,7 +34,7 @@ func TestStore(t *testing.T) {
 func TestFailedUploadLeavesNoParts(t *testing.T) {
 	st := s3test.Require(t).Bucket(t)
 	ctx := context.Background()
-	err := st.Put(ctx, "out/big", io.MultiReader(io.LimitReader(zeros{}, 3*s3store.PartSize), failing{}))
+	err := st.Put(ctx, "out/big", io.MultiReader(io.LimitReader(zeros{}, 3*s3store.PartSize), failing{}), nil)
 	if err == nil {
 		t.Fatal("put of a failing reader succeeded")
 	}

@@ -36,7 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opt Options) {
 
 func put(t *testing.T, s store.Store, key, content string) {
 	t.Helper()
-	if err := s.Put(context.Background(), key, strings.NewReader(content)); err != nil {
+	if err := s.Put(context.Background(), key, strings.NewReader(content), nil); err != nil {
 		t.Fatalf("put %s: %v", key, err)
 	}
 }
@@ -142,7 +142,7 @@ func testFailedPut(t *testing.T, s store.Store) {
 	// Small (one part) and large (multipart) failures, on a new key and over an old one.
 	for _, size := range []int64{10, 20 << 20} {
 		for _, key := range []string{"out/new", "out/kept"} {
-			err := s.Put(ctx, key, &failingReader{n: size})
+			err := s.Put(ctx, key, &failingReader{n: size}, nil)
 			if !errors.Is(err, errBroken) {
 				t.Errorf("put %s after %d bytes: err = %v, want the reader's error", key, size, err)
 			}
@@ -156,7 +156,7 @@ func testFailedPut(t *testing.T, s store.Store) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.Put(cctx, "out/cancelled", strings.NewReader("x")); err == nil {
+	if err := s.Put(cctx, "out/cancelled", strings.NewReader("x"), nil); err == nil {
 		t.Error("put with a cancelled context succeeded")
 	}
 	if _, err := s.Stat(ctx, "out/cancelled"); !errors.Is(err, store.ErrNotFound) {
@@ -210,7 +210,7 @@ func testListMany(t *testing.T, s store.Store, n int) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			key := fmt.Sprintf("many/f%05d", i)
-			if err := s.Put(context.Background(), key, strings.NewReader("x")); err != nil {
+			if err := s.Put(context.Background(), key, strings.NewReader("x"), nil); err != nil {
 				errs <- err
 			}
 		}()
@@ -279,7 +279,7 @@ func testLarge(t *testing.T, s store.Store, size int64) {
 		size = 24 << 20
 	}
 	ctx := context.Background()
-	if err := s.Put(ctx, "large/object", &pattern{n: size}); err != nil {
+	if err := s.Put(ctx, "large/object", &pattern{n: size}, nil); err != nil {
 		t.Fatal(err)
 	}
 	rc, info, err := s.Open(ctx, "large/object")

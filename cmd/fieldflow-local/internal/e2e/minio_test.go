@@ -107,7 +107,7 @@ func uploadShuffled(t *testing.T, bucket *s3store.Store, sample string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := bucket.Put(t.Context(), key, bytes.NewReader(b)); err != nil {
+		if err := bucket.Put(t.Context(), key, bytes.NewReader(b), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -191,7 +191,7 @@ func newBox(t *testing.T, bucket *s3store.Store, path string) string {
 	old := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "bounding_box_"), ".jsonl")
 	b = bytes.ReplaceAll(b, []byte(old), []byte(id))
 	key := "boxes/input/bounding_box_" + id + ".jsonl"
-	if err := bucket.Put(t.Context(), key, bytes.NewReader(b)); err != nil {
+	if err := bucket.Put(t.Context(), key, bytes.NewReader(b), nil); err != nil {
 		t.Fatal(err)
 	}
 	return key

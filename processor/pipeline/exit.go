@@ -1,0 +1,21 @@
+package pipeline
+
+// Exit codes of every fieldflow subcommand. They cross process boundaries:
+// Argo's retry expression and metrics, the local engine and a person reading
+// `argo get` tell the three outcomes apart by them, so they are defined here
+// once and everyone else imports them.
+const (
+	// ExitOK: processed, or already done; the check or listing answered.
+	ExitOK = 0
+	// ExitRetry: an error worth retrying (storage unreachable, a cut or
+	// stalled read, a write that failed). Retried after a backoff.
+	ExitRetry = 1
+	// ExitCrash is what Go's runtime exits with on an unrecovered panic. A
+	// crash is retried like ExitRetry and counted as an attempt; it is
+	// never taken for invalid input.
+	ExitCrash = 2
+	// ExitPermanent: retrying cannot help. Invalid input (quarantined), a
+	// key that is no input, out of range, a file that gave up after its
+	// attempts, bad usage. Never retried.
+	ExitPermanent = 3
+)
