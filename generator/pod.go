@@ -114,7 +114,8 @@ func env(c Config, profile pipeline.Profile) []corev1.EnvVar {
 			out = append(out, configMapEnv(kv[0], false))
 		}
 	}
-	out = append(out, corev1.EnvVar{Name: "FIELDFLOW_PRECISION", Value: profile.Precision})
+	out = append(out, corev1.EnvVar{Name: "FIELDFLOW_PRECISION", Value: profile.Precision},
+		corev1.EnvVar{Name: pipeline.WorkflowEnv, Value: "{{workflow.name}}"})
 	if c.S3.Endpoint != "" {
 		out = append(out, configMapEnv("AWS_ENDPOINT_URL", true))
 	}

@@ -240,7 +240,7 @@ func lightProfile(a *pipeline.Asset) pipeline.Profile {
 
 func retry(r pipeline.Retry) *wfv1.RetryStrategy {
 	return &wfv1.RetryStrategy{
-		Limit:       ptr(intstr.FromInt32(int32(r.Limit))),
+		Limit:       ptr(intstr.FromInt32(int32(r.Attempts - 1))), // the first run is not a retry
 		RetryPolicy: wfv1.RetryPolicyAlways,
 		Expression:  retryOnExit1,
 		Backoff: &wfv1.Backoff{

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fieldflow/fieldflow/processor/rules"
 	"github.com/fieldflow/fieldflow/processor/store"
@@ -23,19 +25,43 @@ import (
 //	summary: 2 of 25 lines invalid, first line 4: coordinates: ...
 //
 //	line 4: coordinates: coordinates_x_max (5) must be greater than ...
+//
+// A failure note also counts attempts: it is written when an attempt starts
+// (outcome: running, at: its start) and rewritten when it fails (outcome:
+// failed, at: the failure, which the backoff counts from), so an attempt
+// that never ends still counts:
+//
+//	fieldflow failure note
+//	input: boxes/input/bounding_box_<box>.jsonl
+//	version: "9b2cf535f27731c974343645a3985328"
+//	attempt: 2
+//	at: 2025-06-02T10:00:00.123456789Z
+//	outcome: failed
+//	summary: put boxes/output/...: connection reset by peer
 var errNoNote = errors.New("no note")
 
 type note struct {
 	title   string
 	input   string
 	version string
+	attempt int       // failure notes only
+	at      time.Time // failure notes only: when it started, or failed
+	running bool      // failure notes only: the attempt has not ended
 	summary string
 	body    string
 }
 
 func (n note) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fieldflow %s\ninput: %s\nversion: %s\nsummary: %s\n", n.title, n.input, n.version, oneLine(n.summary))
+	fmt.Fprintf(&b, "fieldflow %s\ninput: %s\nversion: %s\n", n.title, n.input, n.version)
+	if n.attempt > 0 {
+		outcome := "failed"
+		if n.running {
+			outcome = "running"
+		}
+		fmt.Fprintf(&b, "attempt: %d\nat: %s\noutcome: %s\n", n.attempt, n.at.UTC().Format(time.RFC3339Nano), outcome)
+	}
+	fmt.Fprintf(&b, "summary: %s\n", oneLine(n.summary))
 	if n.body != "" {
 		fmt.Fprintf(&b, "\n%s", n.body)
 	}
@@ -67,6 +93,12 @@ func readNote(ctx context.Context, st store.Store, key string) (rules.Note, erro
 			n.Version = value
 		case "summary":
 			n.Summary = value
+		case "attempt":
+			n.Attempt, _ = strconv.Atoi(value)
+		case "at":
+			n.At, _ = time.Parse(time.RFC3339Nano, value)
+		case "outcome":
+			n.Running = value == "running"
 		}
 	}
 	return n, sc.Err()

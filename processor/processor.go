@@ -8,14 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
-	"github.com/fieldflow/fieldflow/processor/record"
 	"github.com/fieldflow/fieldflow/processor/rules"
 	"github.com/fieldflow/fieldflow/processor/store"
 	"github.com/fieldflow/fieldflow/processor/store/local"
@@ -44,6 +42,9 @@ type Processor struct {
 	store store.Store
 	pipe  *pipeline.Pipeline
 	log   *slog.Logger
+	// Workflow names the Argo workflow this process runs in, recorded in
+	// the provenance of every output it writes; empty outside Argo.
+	Workflow string
 }
 
 // New returns a processor.
@@ -87,9 +88,15 @@ type Result struct {
 	Bytes     int64       `json:"bytes"`
 	BytesOut  int64       `json:"bytes_out"`
 	Seconds   float64     `json:"seconds"`
-	// AlreadyDone is true when the output existed and nothing was done.
-	AlreadyDone bool   `json:"already_done"`
-	Reason      string `json:"reason,omitempty"`
+	// AlreadyDone is true when the output was made from the input's
+	// current version and nothing was done.
+	AlreadyDone bool `json:"already_done"`
+	// Attempt is the number of this run of the input's current version.
+	Attempt int `json:"attempt,omitempty"`
+	// Version is the input version processed, SHA256 its content's digest.
+	Version string `json:"version,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // Check judges one input.
@@ -107,7 +114,7 @@ func (p *Processor) judgeable(ctx context.Context, key string) (pipeline.Input, 
 	if err != nil {
 		return in, nil, permanent(err)
 	}
-	idx, err := p.index(ctx, p.scopesFor(in))
+	idx, err := p.index(ctx, p.pipe.Upstream(in))
 	if err != nil {
 		return in, nil, fmt.Errorf("check %s: %w", key, err)
 	}
@@ -117,41 +124,53 @@ func (p *Processor) judgeable(ctx context.Context, key string) (pipeline.Input, 
 	return in, idx, nil
 }
 
-// Ready returns the inputs that can run now, sorted. With after set to an
-// input that just finished, it returns only the inputs that waited for it:
-// what finishing it released.
+// Ready returns the inputs the reconcile would run now, sorted. With after
+// set to an input that just finished, it returns only the inputs that
+// waited for it: what finishing it released.
 func (p *Processor) Ready(ctx context.Context, after string) ([]string, error) {
-	scopes := p.everything()
-	var released func(pipeline.Input) bool
+	keys, _, err := p.ready(ctx, after)
+	return keys, err
+}
+
+// ready is Ready, with the earliest time an input that is not ready yet
+// runs again after a failed or unfinished attempt (zero if none does).
+func (p *Processor) ready(ctx context.Context, after string) ([]string, time.Time, error) {
+	scopes := p.pipe.Everything()
+	released := func(pipeline.Input) bool { return true }
 	if after != "" {
 		k, err := p.pipe.Parse(after)
 		if err != nil {
-			return nil, permanent(err)
+			return nil, time.Time{}, permanent(err)
 		}
-		scopes = p.releasedBy(k)
-		released = func(in pipeline.Input) bool { return rules.DependsOn(p.pipe, in, k) }
+		scopes = p.pipe.Downstream(k)
+		released = func(in pipeline.Input) bool { return p.pipe.DependsOn(in, k) }
 	}
 	idx, err := p.index(ctx, scopes)
 	if err != nil {
-		return nil, fmt.Errorf("ready: %w", err)
+		return nil, time.Time{}, fmt.Errorf("ready: %w", err)
 	}
 	keys := []string{}
+	var next time.Time
 	for key, e := range idx.Inputs {
-		if released != nil && !released(e.Input) {
+		if !released(e.Input) {
 			continue
 		}
-		if rules.Judge(p.pipe, idx, e.Input).State == rules.Ready {
+		v := rules.Judge(p.pipe, idx, e.Input)
+		switch {
+		case v.Ready:
 			keys = append(keys, key)
+		case !v.RetryAt.IsZero() && (next.IsZero() || v.RetryAt.Before(next)):
+			next = v.RetryAt
 		}
 	}
 	sort.Strings(keys)
-	return keys, nil
+	return keys, next, nil
 }
 
-// Status judges every input in the store, in the pipeline's asset order,
-// then by key.
+// Status judges every input in the store, and names every key in an input
+// folder that is no valid input, in the pipeline's asset order, then by key.
 func (p *Processor) Status(ctx context.Context) ([]rules.Verdict, error) {
-	idx, err := p.index(ctx, p.everything())
+	idx, err := p.index(ctx, p.pipe.Everything())
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
@@ -159,9 +178,12 @@ func (p *Processor) Status(ctx context.Context) ([]rules.Verdict, error) {
 	for i, a := range p.pipe.Assets {
 		order[a.Name] = i
 	}
-	out := make([]rules.Verdict, 0, len(idx.Inputs))
+	out := make([]rules.Verdict, 0, len(idx.Inputs)+len(idx.Rejected))
 	for _, e := range idx.Inputs {
 		out = append(out, rules.Judge(p.pipe, idx, e.Input))
+	}
+	for key, r := range idx.Rejected {
+		out = append(out, rules.Verdict{Key: key, Asset: r.Asset, State: rules.Rejected, Reason: r.Reason})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if oi, oj := order[out[i].Asset], order[out[j].Asset]; oi != oj {
@@ -173,8 +195,11 @@ func (p *Processor) Status(ctx context.Context) ([]rules.Verdict, error) {
 }
 
 // Process runs one input if its rules allow: it writes the output, or for
-// an invalid file the quarantine copy and report. An output that exists
-// already is left alone. Errors wrapping ErrPermanent will fail again.
+// an invalid file the quarantine copy and report. An output made from the
+// input's current version is left alone; a stale one is made again. Every
+// run is an attempt counted in the store before it starts, so a crash
+// counts too; past the asset's attempts the input has failed for good.
+// Errors wrapping ErrPermanent will fail again.
 func (p *Processor) Process(ctx context.Context, key string) (Result, error) {
 	start := time.Now()
 	in, idx, err := p.judgeable(ctx, key)
@@ -183,118 +208,75 @@ func (p *Processor) Process(ctx context.Context, key string) (Result, error) {
 	}
 	res := Result{Key: key, Asset: in.Asset.Name, OutputKey: in.OutputKey()}
 	v := rules.Judge(p.pipe, idx, in)
-	res.State, res.Reason = v.State, v.Reason
+	res.State, res.Reason, res.Attempt = v.State, v.Reason, v.Attempts
 	switch v.State {
 	case rules.Done:
 		res.AlreadyDone = true
 		return res, nil
-	case rules.OutOfRange, rules.Quarantined:
+	case rules.OutOfRange, rules.Quarantined, rules.Failed:
 		return res, permanent(fmt.Errorf("%s is %s: %s", key, v.State, v.Reason))
 	case rules.Waiting:
 		return res, fmt.Errorf("%s is not ready: %s", key, v.Reason)
 	}
+	listed := idx.Inputs[key].Info
+	res.Attempt = 1
+	if n, ok := idx.Failed[key]; ok && n.Version == listed.Version {
+		res.Attempt = n.Attempt + 1
+	}
+	attempt := note{title: failureTitle, input: key, version: listed.Version, attempt: res.Attempt, at: start, running: true, summary: rules.Unfinished}
+	if err := writeNote(ctx, p.store, p.pipe.FailedKey(key), attempt); err != nil {
+		return res, fmt.Errorf("%s: record attempt %d: %w", key, res.Attempt, err)
+	}
 	err = p.run(ctx, in, &res)
 	res.Seconds = time.Since(start).Seconds()
-	switch {
-	case errors.Is(err, ErrPermanent):
-		return res, err
-	case err != nil:
-		p.noteFailure(ctx, in, idx, err)
-		return res, err
+	if err != nil && !errors.Is(err, ErrPermanent) {
+		return res, p.failed(ctx, in, attempt, err)
 	}
-	if _, ok := idx.Failed[key]; ok {
-		if err := p.store.Delete(ctx, p.pipe.FailedKey(key)); err != nil {
-			p.log.Warn("remove failure note", "key", key, "err", err)
-		}
+	if derr := p.store.Delete(ctx, p.pipe.FailedKey(key)); derr != nil {
+		p.log.Warn("remove attempt note", "key", key, "err", derr)
+	}
+	if err != nil {
+		return res, err // invalid: the quarantine report is the record
 	}
 	res.State, res.Reason = rules.Done, "output "+res.OutputKey
 	return res, nil
 }
 
-// run streams the input through the record processor into the output.
-func (p *Processor) run(ctx context.Context, in pipeline.Input, res *Result) error {
-	rc, info, err := p.store.Open(ctx, in.Key)
-	if err != nil {
-		return fmt.Errorf("process %s: %w", in.Key, err)
-	}
-	defer rc.Close()
-	stats, err := p.stream(ctx, rc, in)
-	res.Records, res.Bytes, res.BytesOut = stats.Records, stats.BytesIn, stats.BytesOut
-	var bad *record.InvalidError
-	if errors.As(err, &bad) {
-		res.Records, res.BytesOut = 0, 0
-		if err := p.quarantine(ctx, in, info, bad); err != nil {
-			return err
-		}
-		res.State, res.Reason = rules.Quarantined, bad.Error()
-		return permanent(fmt.Errorf("%s is invalid: %w", in.Key, bad))
-	}
-	if err != nil {
-		return fmt.Errorf("process %s: %w", in.Key, err)
-	}
-	p.log.Debug("processed", "key", in.Key, "output", in.OutputKey(), "records", stats.Records, "bytes", stats.BytesIn)
-	return nil
-}
+const failureTitle = "failure note"
 
-// stream writes the processed input to its output key. The upload reads
-// from a pipe: when processing fails the pipe fails the upload, so no
-// output appears.
-func (p *Processor) stream(ctx context.Context, r io.Reader, in pipeline.Input) (record.Stats, error) {
-	pr, pw := io.Pipe()
-	uploaded := make(chan error, 1)
-	go func() {
-		err := p.store.Put(ctx, in.OutputKey(), pr, nil)
-		pr.CloseWithError(err) // unblocks the writer if the upload gave up
-		uploaded <- err
-	}()
-	stats, err := record.Process(r, pw, record.Options{
-		Rules:      record.Rules{BoxID: in.Box, Binary: in.Asset.BinaryValues},
-		BatchBytes: in.Asset.Profile.BatchBytes,
-	})
-	pw.CloseWithError(err) // nil: EOF, the upload completes
-	upErr := <-uploaded
-	if err != nil {
-		return stats, err
-	}
-	if upErr != nil {
-		return stats, fmt.Errorf("upload %s: %w", in.OutputKey(), upErr)
-	}
-	return stats, nil
-}
-
-// quarantine copies an invalid input beside its report. The report is
-// written last: it is what marks the input quarantined.
-func (p *Processor) quarantine(ctx context.Context, in pipeline.Input, validated store.Info, bad *record.InvalidError) error {
-	rc, info, err := p.store.Open(ctx, in.Key)
-	if err != nil {
-		return fmt.Errorf("quarantine %s: %w", in.Key, err)
-	}
-	defer rc.Close()
-	if info.Version != validated.Version {
-		return fmt.Errorf("quarantine %s: the file changed while it was validated; run it again", in.Key)
-	}
-	if err := p.store.Put(ctx, p.pipe.QuarantineKey(in.Key), rc, nil); err != nil {
-		return fmt.Errorf("quarantine %s: %w", in.Key, err)
-	}
-	report := note{
-		title:   "quarantine report",
-		input:   in.Key,
-		version: validated.Version,
-		summary: bad.Error(),
-		body:    bad.Report(),
-	}
-	if err := writeNote(ctx, p.store, p.pipe.ReportKey(in.Key), report); err != nil {
-		return fmt.Errorf("quarantine %s: write report: %w", in.Key, err)
-	}
-	p.log.Warn("quarantined", "key", in.Key, "report", p.pipe.ReportKey(in.Key), "invalid_lines", bad.Invalid, "first", bad.Problems[0].String())
-	return nil
-}
-
-// noteFailure leaves a note for status; it is best effort, as the store
-// may be what failed.
-func (p *Processor) noteFailure(ctx context.Context, in pipeline.Input, idx *rules.Index, cause error) {
-	n := note{title: "failure note", input: in.Key, version: idx.Inputs[in.Key].Info.Version, summary: cause.Error()}
-	if err := writeNote(ctx, p.store, p.pipe.FailedKey(in.Key), n); err != nil {
+// failed records a failed attempt. The note is written even when ctx has
+// ended (a SIGTERM), with a deadline of its own. The last attempt's error
+// is permanent: the input has failed until it is uploaded again or retried
+// by hand.
+func (p *Processor) failed(ctx context.Context, in pipeline.Input, attempt note, cause error) error {
+	attempt.running, attempt.at, attempt.summary = false, time.Now(), cause.Error()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noteTimeout)
+	defer cancel()
+	if err := writeNote(wctx, p.store, p.pipe.FailedKey(in.Key), attempt); err != nil {
 		p.log.Warn("write failure note", "key", in.Key, "err", err)
 	}
+	if limit := in.Asset.Retry.Attempts; attempt.attempt >= limit {
+		return permanent(fmt.Errorf("%s: gave up after %d attempts: %w", in.Key, attempt.attempt, cause))
+	}
+	return cause
+}
+
+// noteTimeout bounds writing a failure note after the run's context ended.
+const noteTimeout = 10 * time.Second
+
+// Retry forgets the failed attempts of an input, so that it runs again
+// from its first attempt: for a file that gave up once its cause is fixed.
+func (p *Processor) Retry(ctx context.Context, key string) (rules.Verdict, error) {
+	in, idx, err := p.judgeable(ctx, key)
+	if err != nil {
+		return rules.Verdict{}, err
+	}
+	v := rules.Judge(p.pipe, idx, in)
+	if _, ok := idx.Failed[key]; !ok {
+		return v, permanent(fmt.Errorf("%s has no failed attempts to forget: it is %s (%s)", key, v.State, v.Reason))
+	}
+	if err := p.store.Delete(ctx, p.pipe.FailedKey(key)); err != nil {
+		return v, fmt.Errorf("retry %s: %w", key, err)
+	}
+	return p.Check(ctx, key)
 }

@@ -13,36 +13,40 @@ import (
 type Summary struct {
 	Processed   int `json:"processed"`
 	Quarantined int `json:"quarantined"`
-	Failed      int `json:"failed"`
+	Failed      int `json:"failed"` // attempts that failed (retried while attempts remain)
 }
-
-// Attempts and backoff for errors worth retrying, as the Argo templates'
-// retry strategy does.
-const (
-	attempts = 3
-	backoff  = 200 * time.Millisecond
-)
 
 // RunOnce processes everything that can run until nothing more can, the
 // way the Argo templates do it: start with what is ready, and after each
-// input is done, run what it released. A last sweep plays the reconcile.
+// input is done, run what it released. When nothing is ready but an input
+// runs again after a failed attempt's backoff, it waits for that, so every
+// input ends done, quarantined, waiting or failed for good. The attempts and
+// their backoff are the store's, as on Argo.
 func (p *Processor) RunOnce(ctx context.Context, parallel int) (Summary, error) {
-	r := &runner{p: p, seen: map[string]bool{}, queue: make(chan string)}
+	r := &runner{p: p, tries: map[string]int{}, inflight: map[string]bool{}, queue: make(chan string)}
 	for range max(1, parallel) {
 		go r.worker(ctx)
 	}
+	defer close(r.queue)
 	for {
-		keys, err := p.Ready(ctx, "")
+		keys, next, err := p.ready(ctx, "")
 		if err != nil {
 			return r.summary(), err
 		}
-		if r.submit(keys) == 0 {
-			break
+		if r.submit(keys) > 0 {
+			r.pending.Wait()
+			continue
 		}
-		r.pending.Wait()
+		if next.IsZero() {
+			return r.summary(), nil
+		}
+		p.log.Info("waiting for a retry's backoff", "until", next.Format(time.RFC3339))
+		select {
+		case <-ctx.Done():
+			return r.summary(), ctx.Err()
+		case <-time.After(time.Until(next)):
+		}
 	}
-	close(r.queue)
-	return r.summary(), r.firstErr
 }
 
 type runner struct {
@@ -51,19 +55,31 @@ type runner struct {
 	pending sync.WaitGroup
 
 	mu       sync.Mutex
-	seen     map[string]bool // every input is tried once a run
+	tries    map[string]int  // runs of each input in this call: bounded
+	inflight map[string]bool // queued or running now
 	sum      Summary
 	total    int
-	firstErr error
 }
 
-// submit queues the keys not tried yet and returns how many it queued.
+// maxTries bounds the runs of one input in one RunOnce, whatever the
+// listings say: more than any asset's attempts.
+func (r *runner) maxTries() int {
+	n := 1
+	for _, a := range r.p.pipe.Assets {
+		n = max(n, a.Retry.Attempts)
+	}
+	return n + 1
+}
+
+// submit queues the keys not running and not tried too often, and returns
+// how many it queued.
 func (r *runner) submit(keys []string) int {
 	r.mu.Lock()
 	var fresh []string
 	for _, k := range keys {
-		if !r.seen[k] {
-			r.seen[k] = true
+		if r.tries[k] < r.maxTries() && !r.inflight[k] {
+			r.tries[k]++
+			r.inflight[k] = true
 			fresh = append(fresh, k)
 		}
 	}
@@ -86,31 +102,23 @@ func (r *runner) worker(ctx context.Context) {
 }
 
 func (r *runner) one(ctx context.Context, key string) {
-	var res Result
-	var err error
-	for try := 1; try <= attempts; try++ {
-		res, err = r.p.Process(ctx, key)
-		if err == nil || errors.Is(err, ErrPermanent) || ctx.Err() != nil {
-			break
-		}
-		r.p.log.Warn("retrying", "key", key, "try", try, "err", err)
-		time.Sleep(backoff << (try - 1))
-	}
+	res, err := r.p.Process(ctx, key)
 	r.mu.Lock()
+	delete(r.inflight, key)
 	switch {
 	case res.State == rules.Quarantined:
 		r.sum.Quarantined++
 	case err != nil:
 		r.sum.Failed++
-		if r.firstErr == nil && !errors.Is(err, ErrPermanent) {
-			r.firstErr = err
-		}
 	default:
 		r.sum.Processed++
 	}
 	done := r.sum.Processed + r.sum.Quarantined + r.sum.Failed
 	total := r.total
 	r.mu.Unlock()
+	if err != nil && !errors.Is(err, ErrPermanent) {
+		r.p.log.Warn("attempt failed", "key", key, "attempt", res.Attempt, "err", err)
+	}
 	r.p.log.Info("progress", "done", done, "of", total, "key", key, "state", res.State, "records", res.Records)
 	if err != nil {
 		return

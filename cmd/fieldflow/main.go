@@ -26,7 +26,7 @@ type command struct {
 	flags   func(fs *flag.FlagSet) func(ctx context.Context) error
 }
 
-var commands = []command{sampleCmd, processCmd, checkCmd, readyCmd, statusCmd, runCmd}
+var commands = []command{sampleCmd, processCmd, checkCmd, readyCmd, statusCmd, retryCmd, runCmd}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -118,5 +118,7 @@ func open(ctx context.Context, storeURL string) (*processor.Processor, error) {
 	if err != nil {
 		return nil, usageError(err.Error())
 	}
-	return processor.New(st, pipe, slog.Default()), nil
+	p := processor.New(st, pipe, slog.Default())
+	p.Workflow = os.Getenv(pipeline.WorkflowEnv)
+	return p, nil
 }

@@ -18,6 +18,7 @@ var defaults = map[string]string{
 	"FIELDS_FOLDER_OUTPUT": "fields/output",
 	"QUARANTINE_FOLDER":    "quarantine",
 	"FAILED_FOLDER":        "failed",
+	"PROVENANCE_FOLDER":    "provenance",
 	"BOXES_PATTERN":        `bounding_box_(?P<box>[0-9a-f]{32})\.jsonl`,
 	"FIELDS_PATTERN":       `(?P<box>[0-9a-f]{32})/fields_(?P<date>\d{4}-\d{2}-\d{2})(?P<suffix>[^/]*)\.jsonl`,
 	"DATE_FORMAT":          "%Y-%m-%d",
@@ -30,7 +31,7 @@ func Names() []string {
 	return []string{
 		"BOXES_FOLDER_INPUT", "BOXES_FOLDER_OUTPUT", "BOXES_PATTERN",
 		"DATE_FORMAT", "FAILED_FOLDER", "FIELDS_FOLDER_INPUT",
-		"FIELDS_FOLDER_OUTPUT", "FIELDS_PATTERN", "QUARANTINE_FOLDER", "START_DATE",
+		"FIELDS_FOLDER_OUTPUT", "FIELDS_PATTERN", "PROVENANCE_FOLDER", "QUARANTINE_FOLDER", "START_DATE",
 	}
 }
 
@@ -68,6 +69,7 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 	p := &Pipeline{
 		QuarantinePrefix: trimSlash(get("QUARANTINE_FOLDER")),
 		FailedPrefix:     trimSlash(get("FAILED_FOLDER")),
+		ProvenancePrefix: trimSlash(get("PROVENANCE_FOLDER")),
 		DateLayout:       layout,
 		StartDate:        start,
 		Assets: []*Asset{
@@ -113,7 +115,7 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 	return p, nil
 }
 
-var defaultRetry = Retry{Limit: 4, Backoff: 10 * time.Second, Factor: 2, MaxBackoff: 5 * time.Minute}
+var defaultRetry = Retry{Attempts: 5, Backoff: 10 * time.Second, Factor: 2, MaxBackoff: 5 * time.Minute}
 
 func trimSlash(s string) string { return strings.Trim(s, "/") }
 

@@ -19,3 +19,8 @@ const (
 	// attempts, bad usage. Never retried.
 	ExitPermanent = 3
 )
+
+// WorkflowEnv names the environment variable holding the Argo workflow a
+// pod runs in: the generated templates set it, and processing records it in
+// every output's provenance.
+const WorkflowEnv = "FIELDFLOW_WORKFLOW"

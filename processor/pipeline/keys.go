@@ -73,11 +73,11 @@ func (p *Pipeline) Parse(key string) (Input, error) {
 }
 
 func (p *Pipeline) input(a *Asset, key, name string, values map[string]string) (Input, error) {
-	in := Input{Asset: a, Key: key, Name: name, Values: values, Box: values["box"]}
+	in := Input{Asset: a, Key: key, Name: name, Values: values, Box: values[GroupBox]}
 	if !ValidBoxID(in.Box) {
 		return Input{}, fmt.Errorf("%s: box id %q is not 32 lowercase hex characters", key, in.Box)
 	}
-	if d, ok := values["date"]; ok {
+	if d, ok := values[GroupDate]; ok {
 		t, err := time.Parse(p.DateLayout, d)
 		if err != nil {
 			return Input{}, fmt.Errorf("%s: date %q: %w", key, d, err)

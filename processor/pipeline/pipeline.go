@@ -63,10 +63,14 @@ type Profile struct {
 	Precision string
 }
 
-// Retry is how Argo retries a run that failed for a reason worth retrying
-// (exit code 1). Invalid input (exit code 2) is never retried.
+// Retry bounds the runs of one input version that fail for a reason worth
+// retrying (exit code 1) or never finish (a crash, a kill, a lost node).
+// Attempts are counted in the store, so a crash counts too; after Attempts
+// the input is failed until it is uploaded again or retried by hand. Argo
+// retries within one workflow with the same backoff. Invalid input (exit
+// code 3) is never retried.
 type Retry struct {
-	Limit      int
+	Attempts   int // in all, the first included
 	Backoff    time.Duration
 	Factor     int
 	MaxBackoff time.Duration
@@ -87,6 +91,10 @@ type Pipeline struct {
 	Assets           []*Asset
 	QuarantinePrefix string // invalid inputs are copied here with a report
 	FailedPrefix     string // inputs whose last run failed get a note here
+	// ProvenancePrefix holds one marker per processed input, named by the
+	// input version its output was made from: listing it tells done from
+	// stale without reading every output's metadata.
+	ProvenancePrefix string
 	DateLayout       string // Go time layout of the "date" group
 	StartDate        time.Time
 }
@@ -113,7 +121,7 @@ func (p *Pipeline) Validate() error {
 			return fmt.Errorf("asset %q: %w", a.Name, err)
 		}
 	}
-	for _, prefix := range []string{p.QuarantinePrefix, p.FailedPrefix} {
+	for _, prefix := range []string{p.QuarantinePrefix, p.FailedPrefix, p.ProvenancePrefix} {
 		if err := checkPrefix(prefix); err != nil {
 			return err
 		}
@@ -134,13 +142,13 @@ func (a *Asset) validate(p *Pipeline) error {
 	for _, g := range a.Pattern.Groups() {
 		groups[g] = true
 	}
-	if !groups["box"] {
+	if !groups[GroupBox] {
 		return fmt.Errorf("key pattern %q has no (?P<box>...) group", a.Pattern)
 	}
 	for _, c := range a.Checks {
 		switch c.Kind {
 		case StartDate, EarlierDone:
-			if !groups["date"] {
+			if !groups[GroupDate] {
 				return fmt.Errorf("check %q needs a (?P<date>...) group in %q", c.Name, a.Pattern)
 			}
 		case AssetDone:

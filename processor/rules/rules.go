@@ -1,7 +1,8 @@
 // Package rules decides the state of an input from what the bucket holds:
-// done, ready, waiting (and for what), quarantined, out of range or failed.
-// It does no I/O: the caller lists the keys the rules need into an Index,
-// so the rules are tested on tables and a check costs only its listings.
+// done, stale, ready, waiting (and for what), running, retrying, failed,
+// quarantined, out of range or rejected. It does no I/O: the caller lists
+// the keys the rules need into an Index, so the rules are tested on tables
+// and a check costs only its listings.
 package rules
 
 import (
@@ -18,22 +19,32 @@ import (
 type State string
 
 const (
-	Done        State = "done"         // its output exists
+	Done        State = "done"         // its output was made from its current content
+	Stale       State = "stale"        // changed after it was processed: runs again
 	Ready       State = "ready"        // every check holds; it can run now
 	Waiting     State = "waiting"      // a check does not hold yet
+	Running     State = "running"      // an attempt started and has not ended yet
+	Retrying    State = "retrying"     // an attempt failed or never ended; runs again after a backoff
+	Failed      State = "failed"       // gave up after the asset's attempts
 	Quarantined State = "quarantined"  // invalid: copied to quarantine with a report
 	OutOfRange  State = "out-of-range" // dated before the start date: never run
-	Failed      State = "failed"       // its last run failed for another reason
+	Rejected    State = "rejected"     // its key names no valid input (an impossible date, a control character)
 )
 
 // States lists every state in the order a summary shows them.
-var States = []State{Done, Ready, Waiting, Quarantined, OutOfRange, Failed}
+var States = []State{Done, Stale, Ready, Waiting, Running, Retrying, Failed, Quarantined, OutOfRange, Rejected}
 
 // Note is a quarantine report or failure note, read back from the store.
 type Note struct {
 	Key     string // where the note is
 	Version string // the input version it describes
 	Summary string // one line for people
+	// Failure notes count attempts: the note is written when an attempt
+	// starts (Running) and rewritten with its error when it fails, so an
+	// attempt that never ends, a crash or a kill, still counts.
+	Attempt int
+	At      time.Time // when the attempt started (Running), else when it failed
+	Running bool
 }
 
 // Entry is an input seen in a listing.
@@ -43,32 +54,52 @@ type Entry struct {
 }
 
 // Index is what the rules know of the bucket. It need only hold the keys
-// around the inputs being judged (see the processor's scopes).
+// around the inputs being judged (see pipeline.Upstream).
 type Index struct {
-	Inputs      map[string]Entry // by input key
-	Outputs     map[string]bool  // output keys present
-	Quarantined map[string]Note  // by input key
-	Failed      map[string]Note  // by input key
+	Now         time.Time             // for backoffs
+	Inputs      map[string]Entry      // by input key
+	Outputs     map[string]store.Info // by output key
+	Made        map[string][]string   // by input key: version tokens of its provenance markers
+	Quarantined map[string]Note       // by input key
+	Failed      map[string]Note       // by input key
+	Rejected    map[string]Rejection  // keys in an input folder that name no valid input
+
+	groups map[string][]string // input keys by asset and group; built by the first Judge
 }
 
-// NewIndex returns an empty index.
-func NewIndex() *Index {
+// Rejection is a key in an input folder that matches no valid input.
+type Rejection struct {
+	Asset  string
+	Reason string
+}
+
+// NewIndex returns an empty index for judging at now.
+func NewIndex(now time.Time) *Index {
 	return &Index{
+		Now:         now,
 		Inputs:      map[string]Entry{},
-		Outputs:     map[string]bool{},
+		Outputs:     map[string]store.Info{},
+		Made:        map[string][]string{},
 		Quarantined: map[string]Note{},
 		Failed:      map[string]Note{},
+		Rejected:    map[string]Rejection{},
 	}
 }
 
 // Verdict is the state of one input and why.
 type Verdict struct {
-	Key    string  `json:"key"`
-	Asset  string  `json:"asset"`
-	State  State   `json:"state"`
-	Ready  bool    `json:"ready"` // processing would run it now (ready, or failed and retryable)
-	Reason string  `json:"reason"`
-	Checks []Check `json:"checks,omitempty"`
+	Key    string `json:"key"`
+	Asset  string `json:"asset"`
+	State  State  `json:"state"`
+	Ready  bool   `json:"ready"` // the reconcile would run it now
+	Reason string `json:"reason"`
+	// Version is the input's current version; MadeFrom the version its
+	// output records (equal when done).
+	Version  string    `json:"version,omitempty"`
+	MadeFrom string    `json:"made_from,omitempty"`
+	Attempts int       `json:"attempts,omitempty"`
+	RetryAt  time.Time `json:"retry_at,omitzero"`
+	Checks   []Check   `json:"checks,omitempty"`
 	// Modified is when the input was last written (its upload, on S3):
 	// how long a waiting file has waited.
 	Modified time.Time `json:"-"`
@@ -83,8 +114,14 @@ type Check struct {
 
 // Judge decides the state of in.
 func Judge(p *pipeline.Pipeline, idx *Index, in pipeline.Input) Verdict {
-	v := Verdict{Key: in.Key, Asset: in.Asset.Name, Modified: idx.Inputs[in.Key].Info.ModTime}
-	if idx.Outputs[in.OutputKey()] {
+	e := idx.Inputs[in.Key]
+	v := Verdict{Key: in.Key, Asset: in.Asset.Name, Modified: e.Info.ModTime, Version: e.Info.Version}
+	out, hasOutput := idx.Outputs[in.OutputKey()]
+	made := idx.Made[in.Key]
+	if len(made) == 1 {
+		v.MadeFrom = made[0]
+	}
+	if hasOutput && len(made) == 1 && made[0] == pipeline.VersionToken(e.Info.Version) {
 		v.State, v.Reason = Done, "output "+in.OutputKey()
 		return v
 	}
@@ -106,8 +143,7 @@ func Judge(p *pipeline.Pipeline, idx *Index, in pipeline.Input) Verdict {
 		v.State, v.Reason = OutOfRange, strings.Join(outOfRange, "; ")
 		return v
 	}
-	version := idx.Inputs[in.Key].Info.Version
-	if n, ok := idx.Quarantined[in.Key]; ok && n.Version == version {
+	if n, ok := idx.Quarantined[in.Key]; ok && n.Version == e.Info.Version {
 		v.State, v.Reason = Quarantined, fmt.Sprintf("%s (report %s; fix the file and upload it again)", n.Summary, n.Key)
 		return v
 	}
@@ -115,14 +151,48 @@ func Judge(p *pipeline.Pipeline, idx *Index, in pipeline.Input) Verdict {
 		v.State, v.Reason = Waiting, strings.Join(waiting, "; ")
 		return v
 	}
+	if n, ok := idx.Failed[in.Key]; ok && n.Version == e.Info.Version {
+		return failure(in, idx.Now, n, v)
+	}
 	v.Ready = true
-	if n, ok := idx.Failed[in.Key]; ok && n.Version == version {
-		v.State, v.Reason = Failed, fmt.Sprintf("last run failed: %s (note %s)", n.Summary, n.Key)
+	if hasOutput {
+		v.State, v.Reason = Stale, staleReason(in, out, v.MadeFrom)
 		return v
 	}
 	v.State, v.Reason = Ready, "every check holds"
 	return v
 }
+
+func staleReason(in pipeline.Input, out store.Info, madeFrom string) string {
+	if madeFrom == "" {
+		return fmt.Sprintf("output %s has no record of the input version it was made from: runs again", in.OutputKey())
+	}
+	return fmt.Sprintf("input changed after it was processed on %s: runs again", out.ModTime.UTC().Format(time.RFC3339))
+}
+
+// failure judges an input whose current version has a failure note: its
+// attempt is running, it is retried after a backoff, or it gave up.
+func failure(in pipeline.Input, now time.Time, n Note, v Verdict) Verdict {
+	r := in.Asset.Retry
+	next := n.At.Add(r.Wait(n.Attempt))
+	v.Attempts, v.RetryAt = n.Attempt, next
+	if n.Running && now.Before(next) {
+		v.State, v.Reason = Running, fmt.Sprintf("attempt %d of %d started %s", n.Attempt, r.Attempts, n.At.UTC().Format(time.RFC3339))
+		return v
+	}
+	if n.Attempt >= r.Attempts {
+		v.RetryAt = time.Time{}
+		v.State, v.Reason = Failed, fmt.Sprintf("gave up after %d attempts: %s (note %s; upload the file again or run `fieldflow retry --key %s`)", n.Attempt, n.Summary, n.Key, in.Key)
+		return v
+	}
+	v.State = Retrying
+	v.Ready = !now.Before(next)
+	v.Reason = fmt.Sprintf("attempt %d of %d failed: %s; runs again from %s", n.Attempt, r.Attempts, n.Summary, next.UTC().Format(time.RFC3339))
+	return v
+}
+
+// Unfinished is the summary of an attempt that started and never ended.
+const Unfinished = "did not finish: the process was killed or crashed (out of memory, SIGKILL, a lost node, a panic)"
 
 func check(p *pipeline.Pipeline, idx *Index, in pipeline.Input, c pipeline.Check) Check {
 	res := Check{Name: c.Name}
@@ -130,7 +200,7 @@ func check(p *pipeline.Pipeline, idx *Index, in pipeline.Input, c pipeline.Check
 	case pipeline.StartDate:
 		res.OK, res.Reason = startDate(p, in)
 	case pipeline.AssetDone:
-		res.OK, res.Reason = assetDone(p, idx, in, p.Asset(c.Asset))
+		res.OK, res.Reason = assetDone(p, idx, in, c)
 	case pipeline.EarlierDone:
 		res.OK, res.Reason = earlierDone(p, idx, in)
 	default:
@@ -147,13 +217,17 @@ func startDate(p *pipeline.Pipeline, in pipeline.Input) (bool, string) {
 	return true, fmt.Sprintf("dated %s, on or after the start date %s", d, start)
 }
 
-func assetDone(p *pipeline.Pipeline, idx *Index, in pipeline.Input, dep *pipeline.Asset) (bool, string) {
-	want, err := p.InputFor(dep, in.Values)
+// assetDone holds when the input c names has an output. A dependency needs
+// its input processed, not its current content: a stale box does not hold
+// back its fields, and reprocessing it does not reprocess them.
+func assetDone(p *pipeline.Pipeline, idx *Index, in pipeline.Input, c pipeline.Check) (bool, string) {
+	dep := p.Asset(c.Asset)
+	want, err := p.Needs(in, c)
 	if err != nil {
 		return false, fmt.Sprintf("cannot name the %s this waits for: %v", strings.ToLower(dep.Title), err)
 	}
 	what := strings.ToLower(dep.Title) + " " + want.Key
-	if idx.Outputs[want.OutputKey()] {
+	if _, ok := idx.Outputs[want.OutputKey()]; ok {
 		return true, what + " is processed"
 	}
 	return false, "waiting for " + what + blocker(idx, want.Key)
@@ -162,13 +236,14 @@ func assetDone(p *pipeline.Pipeline, idx *Index, in pipeline.Input, dep *pipelin
 // blocker says why an input this one waits for has no output.
 func blocker(idx *Index, key string) string {
 	e, ok := idx.Inputs[key]
-	switch {
-	case !ok:
+	if !ok {
 		return " (not uploaded yet)"
-	case idx.Quarantined[key].Version == e.Info.Version && idx.Quarantined[key].Key != "":
+	}
+	if n, ok := idx.Quarantined[key]; ok && n.Version == e.Info.Version {
 		return " (quarantined: fix it and upload it again)"
-	case idx.Failed[key].Version == e.Info.Version && idx.Failed[key].Key != "":
-		return " (its last run failed)"
+	}
+	if n, ok := idx.Failed[key]; ok && n.Version == e.Info.Version {
+		return fmt.Sprintf(" (its attempt %d failed: %s)", n.Attempt, n.Summary)
 	}
 	return " (not processed yet)"
 }
@@ -176,13 +251,13 @@ func blocker(idx *Index, key string) string {
 func earlierDone(p *pipeline.Pipeline, idx *Index, in pipeline.Input) (bool, string) {
 	var missing []string
 	earlier := 0
-	for key, e := range idx.Inputs {
-		o := e.Input
-		if o.Asset != in.Asset || !sameGroup(o, in) || o.Date.Before(p.StartDate) || !o.Date.Before(in.Date) {
+	for _, key := range idx.group(in) {
+		o := idx.Inputs[key].Input
+		if !p.Earlier(in, o) {
 			continue
 		}
 		earlier++
-		if !idx.Outputs[o.OutputKey()] {
+		if _, ok := idx.Outputs[o.OutputKey()]; !ok {
 			missing = append(missing, key)
 		}
 	}
@@ -201,33 +276,20 @@ func earlierDone(p *pipeline.Pipeline, idx *Index, in pipeline.Input) (bool, str
 	return false, reason
 }
 
-// DependsOn reports whether a check of in waits for dep: in is a field of
-// the box dep, or a later date of dep's box.
-func DependsOn(p *pipeline.Pipeline, in, dep pipeline.Input) bool {
-	for _, c := range in.Asset.Checks {
-		switch c.Kind {
-		case pipeline.AssetDone:
-			if c.Asset == dep.Asset.Name {
-				if want, err := p.InputFor(dep.Asset, in.Values); err == nil && want.Key == dep.Key {
-					return true
-				}
-			}
-		case pipeline.EarlierDone:
-			if dep.Asset == in.Asset && sameGroup(dep, in) && !dep.Date.Before(p.StartDate) && dep.Date.Before(in.Date) {
-				return true
-			}
+// group returns the keys of the inputs sharing in's asset and group. The
+// first call indexes every input, so judging n inputs costs n times their
+// group's size, not n squared.
+func (idx *Index) group(in pipeline.Input) []string {
+	if idx.groups == nil {
+		idx.groups = map[string][]string{}
+		for key, e := range idx.Inputs {
+			g := groupKey(e.Input)
+			idx.groups[g] = append(idx.groups[g], key)
 		}
 	}
-	return false
+	return idx.groups[groupKey(in)]
 }
 
-// sameGroup reports whether two inputs share every group but date and
-// suffix: for fields, the same box.
-func sameGroup(a, b pipeline.Input) bool {
-	for g, v := range a.Values {
-		if g != "date" && g != "suffix" && b.Values[g] != v {
-			return false
-		}
-	}
-	return true
+func groupKey(in pipeline.Input) string {
+	return in.Asset.Name + "\x00" + in.GroupScope().Prefix
 }

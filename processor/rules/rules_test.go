@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/store"
@@ -18,18 +19,25 @@ func fieldKey(b, date string) string {
 	return "fields/input/" + b + "/fields_" + date + ".jsonl"
 }
 
-// bucket describes what a bucket holds, by input key.
+// now is when the tables are judged.
+var now = time.Date(2025, 6, 10, 12, 0, 0, 0, time.UTC)
+
+// bucket describes what a bucket holds, by input key. Every input is at
+// version "v2".
 type bucket struct {
 	inputs      []string
-	done        []string // inputs whose output exists
+	done        []string // inputs whose output was made from v2
+	changed     []string // inputs whose output was made from v1: changed since
+	unrecorded  []string // inputs with an output and no provenance marker
 	quarantined []string // inputs with a report for their current version
 	stale       []string // inputs with a report for an older version (re-uploaded)
-	failed      []string
+	failed      []string // inputs whose attempt 1 of v2 failed a second ago
+	attempts    map[string]Note
 }
 
 func (b bucket) index(t *testing.T, p *pipeline.Pipeline) *Index {
 	t.Helper()
-	idx := NewIndex()
+	idx := NewIndex(now)
 	for _, k := range b.inputs {
 		in, err := p.Parse(k)
 		if err != nil {
@@ -37,10 +45,18 @@ func (b bucket) index(t *testing.T, p *pipeline.Pipeline) *Index {
 		}
 		idx.Inputs[k] = Entry{Input: in, Info: store.Info{Key: k, Version: "v2"}}
 	}
-	for _, k := range b.done {
-		in, _ := p.Parse(k)
-		idx.Outputs[in.OutputKey()] = true
+	output := func(keys []string, made ...string) {
+		for _, k := range keys {
+			in, _ := p.Parse(k)
+			idx.Outputs[in.OutputKey()] = store.Info{Key: in.OutputKey(), ModTime: now.Add(-time.Hour)}
+			if len(made) > 0 {
+				idx.Made[k] = made
+			}
+		}
 	}
+	output(b.done, "v2")
+	output(b.changed, "v1")
+	output(b.unrecorded)
 	for _, k := range b.quarantined {
 		idx.Quarantined[k] = Note{Key: p.ReportKey(k), Version: "v2", Summary: "1 of 3 lines invalid, first line 2: json: boom"}
 	}
@@ -48,7 +64,11 @@ func (b bucket) index(t *testing.T, p *pipeline.Pipeline) *Index {
 		idx.Quarantined[k] = Note{Key: p.ReportKey(k), Version: "v1", Summary: "old"}
 	}
 	for _, k := range b.failed {
-		idx.Failed[k] = Note{Key: p.FailedKey(k), Version: "v2", Summary: "upload: connection reset"}
+		idx.Failed[k] = Note{Key: p.FailedKey(k), Version: "v2", Summary: "upload: connection reset", Attempt: 1, At: now.Add(-time.Second)}
+	}
+	for k, n := range b.attempts {
+		n.Key = p.FailedKey(k)
+		idx.Failed[k] = n
 	}
 	return idx
 }
@@ -88,11 +108,23 @@ func TestJudge(t *testing.T) {
 		{"other boxes do not block", bucket{inputs: []string{boxKey(boxA), fieldKey(boxB, "2025-06-02"), d03}, done: []string{boxKey(boxA)}}, d03, Ready, true, ""},
 		{"box and dates both missing", bucket{inputs: []string{d02, d03}}, d03, Waiting, false, "(not uploaded yet); waiting for earlier field file"},
 		{"earlier file quarantined", bucket{inputs: []string{boxKey(boxA), d02, d03}, done: []string{boxKey(boxA)}, quarantined: []string{d02}}, d03, Waiting, false, d02 + " (quarantined: fix it and upload it again)"},
-		{"earlier file failed", bucket{inputs: []string{boxKey(boxA), d02, d03}, done: []string{boxKey(boxA)}, failed: []string{d02}}, d03, Waiting, false, "(its last run failed)"},
 		{"quarantined", bucket{inputs: []string{boxKey(boxA), d02}, done: []string{boxKey(boxA)}, quarantined: []string{d02}}, d02, Quarantined, false, "1 of 3 lines invalid, first line 2: json: boom (report quarantine/" + d02 + ".error.txt"},
 		{"re-uploaded after quarantine", bucket{inputs: []string{boxKey(boxA), d02}, done: []string{boxKey(boxA)}, stale: []string{d02}}, d02, Ready, true, ""},
-		{"failed is retryable", bucket{inputs: []string{boxKey(boxA), d02}, done: []string{boxKey(boxA)}, failed: []string{d02}}, d02, Failed, true, "last run failed: upload: connection reset (note failed/" + d02},
+		{"failed: retried after its backoff", bucket{inputs: []string{boxKey(boxA), d02}, done: []string{boxKey(boxA)}, failed: []string{d02}}, d02, Retrying, false, "attempt 1 of 5 failed: upload: connection reset; runs again from 2025-06-10T12:00:09Z"},
+		{"failed, backoff over", bucket{inputs: []string{boxKey(boxA)}, attempts: map[string]Note{boxKey(boxA): {Version: "v2", Attempt: 2, At: now.Add(-21 * time.Second), Summary: "stalled"}}}, boxKey(boxA), Retrying, true, "attempt 2 of 5 failed: stalled"},
+		{"an attempt is running", bucket{inputs: []string{boxKey(boxA)}, attempts: map[string]Note{boxKey(boxA): {Version: "v2", Attempt: 1, At: now.Add(-time.Second), Running: true, Summary: Unfinished}}}, boxKey(boxA), Running, false, "attempt 1 of 5 started 2025-06-10T11:59:59Z"},
+		{"an attempt never finished", bucket{inputs: []string{boxKey(boxA)}, attempts: map[string]Note{boxKey(boxA): {Version: "v2", Attempt: 3, At: now.Add(-time.Minute), Running: true, Summary: Unfinished}}}, boxKey(boxA), Retrying, true, "attempt 3 of 5 failed: did not finish: the process was killed or crashed"},
+		{"gave up after the last attempt", bucket{inputs: []string{boxKey(boxA)}, attempts: map[string]Note{boxKey(boxA): {Version: "v2", Attempt: 5, At: now.Add(-time.Hour), Summary: "connection refused"}}}, boxKey(boxA), Failed, false, "gave up after 5 attempts: connection refused"},
+		{"a killed last attempt gives up", bucket{inputs: []string{boxKey(boxA)}, attempts: map[string]Note{boxKey(boxA): {Version: "v2", Attempt: 5, At: now.Add(-time.Hour), Running: true, Summary: Unfinished}}}, boxKey(boxA), Failed, false, "gave up after 5 attempts: did not finish"},
+		{"a re-upload starts the attempts over", bucket{inputs: []string{boxKey(boxA)}, attempts: map[string]Note{boxKey(boxA): {Version: "v1", Attempt: 5, At: now.Add(-time.Second), Summary: "connection refused"}}}, boxKey(boxA), Ready, true, "every check holds"},
 		{"failed but now waiting", bucket{inputs: []string{d02}, failed: []string{d02}}, d02, Waiting, false, "not uploaded yet"},
+		{"earlier file failed", bucket{inputs: []string{boxKey(boxA), d02, d03}, done: []string{boxKey(boxA)}, failed: []string{d02}}, d03, Waiting, false, "(its attempt 1 failed: upload: connection reset)"},
+		{"changed after it was processed", bucket{inputs: []string{boxKey(boxA)}, changed: []string{boxKey(boxA)}}, boxKey(boxA), Stale, true, "input changed after it was processed on 2025-06-10T11:00:00Z"},
+		{"an output without provenance is not done", bucket{inputs: []string{boxKey(boxA)}, unrecorded: []string{boxKey(boxA)}}, boxKey(boxA), Stale, true, "has no record of the input version it was made from"},
+		{"a stale box does not hold back its fields", bucket{inputs: []string{boxKey(boxA), d02}, changed: []string{boxKey(boxA)}}, d02, Ready, true, ""},
+		{"a stale field still waits for its box", bucket{inputs: []string{d02}, changed: []string{d02}}, d02, Waiting, false, "not uploaded yet"},
+		{"a stale earlier date does not block", bucket{inputs: []string{boxKey(boxA), d02, d03}, done: []string{boxKey(boxA)}, changed: []string{d02}}, d03, Ready, true, ""},
+		{"changed and now invalid", bucket{inputs: []string{boxKey(boxA)}, changed: []string{boxKey(boxA)}, quarantined: []string{boxKey(boxA)}}, boxKey(boxA), Quarantined, false, "json: boom"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			idx := tc.bucket.index(t, p)
