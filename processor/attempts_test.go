@@ -46,6 +46,7 @@ func TestAttemptsAreCountedAndBounded(t *testing.T) {
 		put(t, st, key, strings.Repeat(line(boxA, "false"), 5000))
 		for attempt := 1; attempt <= 3; attempt++ {
 			res, err := p.Process(ctx, key)
+			failedAt := time.Now()
 			if err == nil || !strings.Contains(err.Error(), "connection reset") || res.Attempt != attempt {
 				t.Fatalf("attempt %d: %+v, err = %v", attempt, res, err)
 			}
@@ -54,8 +55,9 @@ func TestAttemptsAreCountedAndBounded(t *testing.T) {
 			}
 			v, _ := p.Check(ctx, key)
 			if attempt < 3 {
-				if v.State != rules.Retrying || v.Ready || v.Attempts != attempt {
-					t.Fatalf("right after attempt %d: %+v", attempt, v)
+				wait := p.pipe.Assets[0].Retry.Wait(attempt)
+				if v.State != rules.Retrying || v.Attempts != attempt || v.RetryAt.After(failedAt.Add(wait)) || v.RetryAt.Before(failedAt.Add(wait-time.Second)) {
+					t.Fatalf("right after attempt %d: %+v, want a retry %s after the failure", attempt, v, wait)
 				}
 				waitReady(t, p, key)
 			} else if v.State != rules.Failed || v.Ready || !strings.Contains(v.Reason, "gave up after 3 attempts: ") {

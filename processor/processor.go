@@ -223,6 +223,11 @@ func (p *Processor) Process(ctx context.Context, key string) (Result, error) {
 	if n, ok := idx.Failed[key]; ok && n.Version == listed.Version {
 		res.Attempt = n.Attempt + 1
 	}
+	if limit := in.Asset.Retry.Attempts; res.Attempt > limit {
+		// The last attempt is still running, or was killed before its
+		// backoff ran out: either way none is left.
+		return res, permanent(fmt.Errorf("%s: gave up after %d attempts: %s", key, limit, idx.Failed[key].Summary))
+	}
 	attempt := note{title: failureTitle, input: key, version: listed.Version, attempt: res.Attempt, at: start, running: true, summary: rules.Unfinished}
 	if err := writeNote(ctx, p.store, p.pipe.FailedKey(key), attempt); err != nil {
 		return res, fmt.Errorf("%s: record attempt %d: %w", key, res.Attempt, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +24,9 @@ var defaults = map[string]string{
 	"FIELDS_PATTERN":       `(?P<box>[0-9a-f]{32})/fields_(?P<date>\d{4}-\d{2}-\d{2})(?P<suffix>[^/]*)\.jsonl`,
 	"DATE_FORMAT":          "%Y-%m-%d",
 	"START_DATE":           "2025-06-02",
+	"RETRY_ATTEMPTS":       "5",
+	"RETRY_BACKOFF":        "10s",
+	"RETRY_MAX_BACKOFF":    "5m",
 }
 
 // Names lists the configuration variables, sorted, for documentation and for
@@ -31,7 +35,8 @@ func Names() []string {
 	return []string{
 		"BOXES_FOLDER_INPUT", "BOXES_FOLDER_OUTPUT", "BOXES_PATTERN",
 		"DATE_FORMAT", "FAILED_FOLDER", "FIELDS_FOLDER_INPUT",
-		"FIELDS_FOLDER_OUTPUT", "FIELDS_PATTERN", "PROVENANCE_FOLDER", "QUARANTINE_FOLDER", "START_DATE",
+		"FIELDS_FOLDER_OUTPUT", "FIELDS_PATTERN", "PROVENANCE_FOLDER", "QUARANTINE_FOLDER",
+		"RETRY_ATTEMPTS", "RETRY_BACKOFF", "RETRY_MAX_BACKOFF", "START_DATE",
 	}
 }
 
@@ -66,6 +71,10 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("FIELDS_PATTERN: %w", err)
 	}
+	retry, err := loadRetry(get)
+	if err != nil {
+		return nil, err
+	}
 	p := &Pipeline{
 		QuarantinePrefix: trimSlash(get("QUARANTINE_FOLDER")),
 		FailedPrefix:     trimSlash(get("FAILED_FOLDER")),
@@ -85,7 +94,7 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 					CPURequest: "100m", CPULimit: "1", MemoryRequest: "64Mi", MemoryLimit: "256Mi",
 					BatchBytes: 1 << 20, Precision: "float64",
 				},
-				Retry:   defaultRetry,
+				Retry:   retry,
 				Metrics: []Metric{MetricRuns, MetricDuration, MetricRecords},
 			},
 			{
@@ -104,7 +113,7 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 					CPURequest: "250m", CPULimit: "2", MemoryRequest: "128Mi", MemoryLimit: "512Mi",
 					BatchBytes: 1 << 20, Precision: "float64",
 				},
-				Retry:   defaultRetry,
+				Retry:   retry,
 				Metrics: []Metric{MetricRuns, MetricDuration, MetricRecords},
 			},
 		},
@@ -115,7 +124,29 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 	return p, nil
 }
 
-var defaultRetry = Retry{Attempts: 5, Backoff: 10 * time.Second, Factor: 2, MaxBackoff: 5 * time.Minute}
+// loadRetry reads the attempts and backoff every asset retries with.
+func loadRetry(get func(string) string) (Retry, error) {
+	r := Retry{Factor: 2}
+	n, err := strconv.Atoi(get("RETRY_ATTEMPTS"))
+	if err != nil || n < 1 || n > 100 {
+		return r, fmt.Errorf("RETRY_ATTEMPTS %q: want a whole number from 1 to 100", get("RETRY_ATTEMPTS"))
+	}
+	r.Attempts = n
+	for _, d := range []struct {
+		name string
+		into *time.Duration
+	}{{"RETRY_BACKOFF", &r.Backoff}, {"RETRY_MAX_BACKOFF", &r.MaxBackoff}} {
+		v, err := time.ParseDuration(get(d.name))
+		if err != nil || v <= 0 {
+			return r, fmt.Errorf("%s %q: want a positive duration such as 10s or 5m", d.name, get(d.name))
+		}
+		*d.into = v
+	}
+	if r.MaxBackoff < r.Backoff {
+		return r, fmt.Errorf("RETRY_MAX_BACKOFF %s is shorter than RETRY_BACKOFF %s", r.MaxBackoff, r.Backoff)
+	}
+	return r, nil
+}
 
 func trimSlash(s string) string { return strings.Trim(s, "/") }
 
