@@ -84,7 +84,7 @@ func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.Wor
 	dag = append(dag, process)
 
 	templates := []wfv1.Template{}
-	for _, released := range releasedAssets(p, a) {
+	for _, released := range p.Releases(a) {
 		list, submit := releaseTasks(released, "release-"+released.Name, keyRef)
 		list.Depends = processTemplate + ".Succeeded"
 		dag = append(dag, list, submit)
@@ -116,24 +116,10 @@ func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.Wor
 	if err != nil {
 		return nil, err
 	}
-	if len(releasedAssets(p, a)) > 0 {
+	if len(p.Releases(a)) > 0 {
 		spec.Templates = append(spec.Templates, listT)
 	}
 	return wt, nil
-}
-
-// releasedAssets are the assets with a check that waits for a.
-func releasedAssets(p *pipeline.Pipeline, a *pipeline.Asset) []*pipeline.Asset {
-	var out []*pipeline.Asset
-	for _, other := range p.Assets {
-		for _, c := range other.Checks {
-			if (c.Kind == pipeline.AssetDone && c.Asset == a.Name) || (c.Kind == pipeline.EarlierDone && other == a) {
-				out = append(out, other)
-				break
-			}
-		}
-	}
-	return out
 }
 
 // releaseTasks lists the ready inputs of asset released (those the input
