@@ -29,7 +29,7 @@ func (p *Processor) RunOnce(ctx context.Context, parallel int) (Summary, error) 
 	}
 	defer close(r.queue)
 	for {
-		keys, next, err := p.ready(ctx, "")
+		keys, next, err := r.list(ctx)
 		if err != nil {
 			return r.summary(), err
 		}
@@ -45,6 +45,25 @@ func (p *Processor) RunOnce(ctx context.Context, parallel int) (Summary, error) 
 		case <-ctx.Done():
 			return r.summary(), ctx.Err()
 		case <-time.After(time.Until(next)):
+		}
+	}
+}
+
+// list is Ready for the whole store. A listing that fails for a reason
+// worth retrying (the store restarting) is tried again with the pipeline's
+// backoff, as many times as an input would be.
+func (r *runner) list(ctx context.Context) ([]string, time.Time, error) {
+	retry := r.p.pipe.Assets[0].Retry
+	for attempt := 1; ; attempt++ {
+		keys, next, err := r.p.ready(ctx, "")
+		if err == nil || errors.Is(err, ErrPermanent) || attempt >= retry.Attempts {
+			return keys, next, err
+		}
+		r.p.log.Warn("listing failed; trying again", "attempt", attempt, "in", retry.Wait(attempt), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, time.Time{}, ctx.Err()
+		case <-time.After(retry.Wait(attempt)):
 		}
 	}
 }
