@@ -2,10 +2,15 @@ locals {
   # The issuer as IAM writes it in condition keys: no scheme.
   oidc_issuer = trimprefix(var.oidc_provider_url, "https://")
 
-  # The processor writes outputs, quarantine copies with their reports, and
-  # notes of failed runs; it reads those and the inputs.
-  write_prefixes = concat(var.output_prefixes, [var.quarantine_prefix, var.failed_prefix])
+  # The processor writes outputs, quarantine copies with their reports, notes
+  # of failed runs and provenance markers; it reads those and the inputs.
+  write_prefixes = concat(var.output_prefixes, [var.quarantine_prefix, var.failed_prefix, var.provenance_prefix])
   read_prefixes  = concat(var.input_prefixes, local.write_prefixes)
+
+  # It deletes only what it replaces: a run's failure note once the run
+  # succeeds (or is retried by hand), and an input's old provenance markers
+  # before the input runs again. Inputs and outputs are never deleted.
+  delete_prefixes = [var.failed_prefix, var.provenance_prefix]
 }
 
 # Trust for the workflow pods' service account only (IRSA): the token's
@@ -36,7 +41,7 @@ data "aws_iam_policy_document" "processor_trust" {
 
 resource "aws_iam_role" "processor" {
   name               = "${var.role_name_prefix}-processor"
-  description        = "fieldflow workflow pods: read inputs, write outputs, quarantine and failure notes."
+  description        = "fieldflow workflow pods: read inputs, write outputs, quarantine, failure notes and provenance markers."
   assume_role_policy = data.aws_iam_policy_document.processor_trust.json
 }
 
@@ -52,6 +57,17 @@ data "aws_iam_policy_document" "processor" {
     resources = [aws_s3_bucket.data.arn]
   }
 
+  # Before writing a key the store aborts the incomplete multipart uploads a
+  # killed writer left on it, found by listing the uploads with the key as
+  # prefix. This action takes no s3:prefix condition key, so it is granted on
+  # the bucket; aborting is limited to the written prefixes below.
+  statement {
+    sid       = "ListMultipartUploads"
+    effect    = "Allow"
+    actions   = ["s3:ListBucketMultipartUploads"]
+    resources = [aws_s3_bucket.data.arn]
+  }
+
   statement {
     sid       = "Read"
     effect    = "Allow"
@@ -59,7 +75,9 @@ data "aws_iam_policy_document" "processor" {
     resources = formatlist("%s/%s*", aws_s3_bucket.data.arn, local.read_prefixes)
   }
 
-  # Outputs are streamed with multipart uploads; a failed one is aborted.
+  # Writes go through the upload manager: one PUT, or a multipart upload
+  # whose Create, UploadPart and Complete are all s3:PutObject, as is the user
+  # metadata. A failed upload is aborted, and so is one a killed writer left.
   statement {
     sid       = "Write"
     effect    = "Allow"
@@ -67,13 +85,11 @@ data "aws_iam_policy_document" "processor" {
     resources = formatlist("%s/%s*", aws_s3_bucket.data.arn, local.write_prefixes)
   }
 
-  # A successful run removes its failure note; inputs and outputs are never
-  # deleted.
   statement {
-    sid       = "DeleteFailureNotes"
+    sid       = "DeleteNotesAndMarkers"
     effect    = "Allow"
     actions   = ["s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.data.arn}/${var.failed_prefix}*"]
+    resources = formatlist("%s/%s*", aws_s3_bucket.data.arn, local.delete_prefixes)
   }
 
   # With SSE-KMS, reading needs Decrypt and writing needs GenerateDataKey

@@ -78,7 +78,8 @@ resource "aws_s3_bucket_policy" "data" {
 resource "aws_s3_bucket_lifecycle_configuration" "data" {
   bucket = aws_s3_bucket.data.id
 
-  # A pod killed mid-upload cannot abort its multipart upload; its parts are
+  # A pod killed mid-upload cannot abort its multipart upload. The next write
+  # of that key aborts it; the parts of a key never written again are
   # invisible but billed until this rule removes them.
   rule {
     id     = "abort-incomplete-multipart-uploads"
@@ -92,7 +93,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
   }
 
   # Versioning would otherwise keep every replaced output and deleted
-  # failure note forever.
+  # failure note or provenance marker forever.
   rule {
     id     = "expire-noncurrent-versions"
     status = "Enabled"

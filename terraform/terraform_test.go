@@ -28,6 +28,8 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
 // Values for the variables without a default. The issuer is given with its
@@ -472,6 +474,7 @@ func TestVariables(t *testing.T) {
 		{"output_prefixes", strList("boxes/output/", "fields/output/")},
 		{"quarantine_prefix", cty.StringVal("quarantine/")},
 		{"failed_prefix", cty.StringVal("failed/")},
+		{"provenance_prefix", cty.StringVal("provenance/")},
 		{"noncurrent_version_days", cty.NumberIntVal(90)},
 		{"queue_name", cty.StringVal("fieldflow-inputs")},
 		{"max_receive_count", cty.NumberIntVal(5)},
@@ -828,42 +831,118 @@ func objects(prefixes ...string) []string {
 	return out
 }
 
+// prefixes are the values of the key prefix variables.
+type prefixes struct {
+	inputs, outputs                []string
+	quarantine, failed, provenance string
+}
+
+// vars returns requiredVars with the prefix variables set to p.
+func (p prefixes) vars() map[string]cty.Value {
+	list := func(ss []string) cty.Value {
+		var vs []cty.Value
+		for _, s := range ss {
+			vs = append(vs, cty.StringVal(s))
+		}
+		return cty.ListVal(vs)
+	}
+	return withVars(map[string]cty.Value{
+		"input_prefixes":    list(p.inputs),
+		"output_prefixes":   list(p.outputs),
+		"quarantine_prefix": cty.StringVal(p.quarantine),
+		"failed_prefix":     cty.StringVal(p.failed),
+		"provenance_prefix": cty.StringVal(p.provenance),
+	})
+}
+
+// customPrefixes differ from every default, so a prefix written into the
+// policy instead of its variable fails the test.
+var customPrefixes = prefixes{
+	inputs:     []string{"in-a/", "in-b/", "deep/in-c/"},
+	outputs:    []string{"out-a/"},
+	quarantine: "q-test/",
+	failed:     "f-test/",
+	provenance: "p-test/",
+}
+
+// processorGrants is what the workflow pods call, by IAM action, with the
+// exact resources each needs (see processor/ and processor/store/s3):
+//
+//   - ListBucket: ListObjectsV2 of inputs, outputs, markers, reports and
+//     notes; the whole bucket, so a GET or HEAD of a missing key is a 404.
+//   - ListBucketMultipartUploads: the incomplete uploads of a key before it
+//     is written; the action has no s3:prefix condition key.
+//   - GetObject: GetObject (ChecksumMode ENABLED) and HeadObject of inputs,
+//     quarantine reports, failure notes, provenance markers and outputs'
+//     metadata.
+//   - PutObject: PutObject, CreateMultipartUpload, UploadPart and
+//     CompleteMultipartUpload (the upload manager), with user metadata, of
+//     outputs, quarantine copies and reports, failure notes and markers.
+//   - AbortMultipartUpload: a failed upload, or one a killed writer left, of
+//     any key it writes.
+//   - DeleteObject: failure notes (success, retry) and an input's old
+//     markers (before it runs again); never inputs or outputs.
+//   - With a KMS key: Decrypt (reads, multipart writes) and GenerateDataKey
+//     (writes).
+func processorGrants(p prefixes, kms bool) map[string][]string {
+	bucket := []string{ph("aws_s3_bucket.data.arn")}
+	written := append(slices.Clone(p.outputs), p.quarantine, p.failed, p.provenance)
+	out := map[string][]string{
+		"s3:ListBucket":                 bucket,
+		"s3:ListBucketMultipartUploads": bucket,
+		"s3:GetObject":                  objects(append(slices.Clone(p.inputs), written...)...),
+		"s3:PutObject":                  objects(written...),
+		"s3:AbortMultipartUpload":       objects(written...),
+		"s3:DeleteObject":               objects(p.failed, p.provenance),
+	}
+	if kms {
+		out["kms:Decrypt"] = []string{testKMSKey}
+		out["kms:GenerateDataKey"] = []string{testKMSKey}
+	}
+	return out
+}
+
 // TestLeastPrivilege checks the exact actions and resources each role is
-// allowed, with and without a KMS key.
+// allowed, with and without a KMS key, with the default prefixes and with
+// others: a missing action, an extra one, or a resource too wide or too
+// narrow fails.
 func TestLeastPrivilege(t *testing.T) {
 	m := loadModule(t)
 	queue := []string{ph("aws_sqs_queue.inputs.arn")}
-	writes := objects("boxes/output/", "fields/output/", "quarantine/", "failed/")
-	processor := map[string][]string{
-		"s3:ListBucket":           {ph("aws_s3_bucket.data.arn")},
-		"s3:GetObject":            objects("boxes/input/", "fields/input/", "boxes/output/", "fields/output/", "quarantine/", "failed/"),
-		"s3:PutObject":            writes,
-		"s3:AbortMultipartUpload": writes,
-		"s3:DeleteObject":         objects("failed/"),
+	events := map[string][]string{
+		"sqs:ReceiveMessage":          queue,
+		"sqs:DeleteMessage":           queue,
+		"sqs:GetQueueAttributes":      queue,
+		"sqs:GetQueueUrl":             queue,
+		"sqs:ChangeMessageVisibility": queue,
 	}
-	processorKMS := maps.Clone(processor)
-	processorKMS["kms:Decrypt"] = []string{testKMSKey}
-	processorKMS["kms:GenerateDataKey"] = []string{testKMSKey}
+	withKMS := func(vars map[string]cty.Value) map[string]cty.Value {
+		out := maps.Clone(vars)
+		out["kms_key_arn"] = cty.StringVal(testKMSKey)
+		return out
+	}
+	defaults := prefixes{
+		inputs:     []string{"boxes/input/", "fields/input/"},
+		outputs:    []string{"boxes/output/", "fields/output/"},
+		quarantine: "quarantine/",
+		failed:     "failed/",
+		provenance: "provenance/",
+	}
 	tests := []struct {
-		doc  string
-		vars map[string]cty.Value
-		want map[string][]string
+		name, doc string
+		vars      map[string]cty.Value
+		want      map[string][]string
 	}{
-		{"processor", requiredVars, processor},
-		{"processor", kmsVars, processorKMS},
-		{"events", requiredVars, map[string][]string{
-			"sqs:ReceiveMessage":          queue,
-			"sqs:DeleteMessage":           queue,
-			"sqs:GetQueueAttributes":      queue,
-			"sqs:GetQueueUrl":             queue,
-			"sqs:ChangeMessageVisibility": queue,
-		}},
-		{"events", kmsVars, nil}, // same as without a key: filled in below
+		{"defaults", "processor", requiredVars, processorGrants(defaults, false)},
+		{"defaults/kms", "processor", kmsVars, processorGrants(defaults, true)},
+		{"prefixes", "processor", customPrefixes.vars(), processorGrants(customPrefixes, false)},
+		{"prefixes/kms", "processor", withKMS(customPrefixes.vars()), processorGrants(customPrefixes, true)},
+		{"defaults", "events", requiredVars, events},
+		{"defaults/kms", "events", kmsVars, events},
+		{"prefixes", "events", customPrefixes.vars(), events},
 	}
-	tests[3].want = tests[2].want
 	for _, tt := range tests {
-		_, kms := tt.vars["kms_key_arn"]
-		t.Run(fmt.Sprintf("%s/kms=%v", tt.doc, kms), func(t *testing.T) {
+		t.Run(tt.doc+"/"+tt.name, func(t *testing.T) {
 			stmts := m.policy(t, tt.doc, tt.vars)
 			got := grants(stmts)
 			for _, a := range slices.Sorted(maps.Keys(got)) {
@@ -883,13 +962,49 @@ func TestLeastPrivilege(t *testing.T) {
 					t.Errorf("%s: identity policy statements must be Allow without principals: %+v", tt.doc, s)
 				}
 				if slices.ContainsFunc(s.actions, isKMS) {
-					want := condition{"StringEquals", []string{"s3.us-east-1.amazonaws.com"}}
-					if c := s.conditions["kms:ViaService"]; c.test != want.test || !slices.Equal(c.values, want.values) {
+					if slices.ContainsFunc(s.actions, func(a string) bool { return !isKMS(a) }) {
+						t.Errorf("%s: KMS actions share a statement, and its condition, with others: %q", tt.doc, s.actions)
+					}
+					want := map[string]condition{"kms:ViaService": {"StringEquals", []string{"s3.us-east-1.amazonaws.com"}}}
+					if !maps.EqualFunc(s.conditions, want, conditionEqual) {
 						t.Errorf("%s: KMS use is not limited to S3 in the region: %+v", tt.doc, s.conditions)
 					}
+				} else if len(s.conditions) > 0 {
+					// The tables above are the whole grant: a condition would
+					// narrow it unseen, and one on a key the action lacks
+					// (s3:prefix on ListBucketMultipartUploads) denies every
+					// request.
+					t.Errorf("%s: statement %q has conditions %+v", tt.doc, s.actions, s.conditions)
 				}
 			}
 		})
+	}
+}
+
+// TestPrefixDefaults checks that each prefix variable defaults to the folder
+// the processor uses when its setting is unset: with no setting changed, the
+// role covers exactly the folders the processor reads and writes.
+func TestPrefixDefaults(t *testing.T) {
+	m := loadModule(t)
+	defaults := m.varValues(t, requiredVars).AsValueMap()
+	folder := func(setting string) cty.Value {
+		f := pipeline.Default(setting)
+		if f == "" {
+			t.Fatalf("the pipeline has no setting %s", setting)
+		}
+		return cty.StringVal(strings.Trim(f, "/") + "/")
+	}
+	tests := map[string]cty.Value{
+		"input_prefixes":    cty.ListVal([]cty.Value{folder("BOXES_FOLDER_INPUT"), folder("FIELDS_FOLDER_INPUT")}),
+		"output_prefixes":   cty.ListVal([]cty.Value{folder("BOXES_FOLDER_OUTPUT"), folder("FIELDS_FOLDER_OUTPUT")}),
+		"quarantine_prefix": folder("QUARANTINE_FOLDER"),
+		"failed_prefix":     folder("FAILED_FOLDER"),
+		"provenance_prefix": folder("PROVENANCE_FOLDER"),
+	}
+	for name, want := range tests {
+		if got := defaults[name]; !got.RawEquals(want) {
+			t.Errorf("variable %s defaults to %#v; the processor's default is %#v", name, got, want)
+		}
 	}
 }
 
@@ -916,9 +1031,22 @@ func TestNoWildcards(t *testing.T) {
 				if len(s.negated) > 0 {
 					t.Errorf("%s: Allow with %v", name, s.negated)
 				}
+				for _, r := range s.resources {
+					if strings.Contains(r, "*") && !isPrefixObjects(r) {
+						t.Errorf("%s: Allow on %q: the only wildcard allowed is a trailing one after a key prefix in the bucket", name, r)
+					}
+				}
 			}
 		}
 	}
+}
+
+// isPrefixObjects reports whether r is <bucket ARN>/PREFIX/*: every object
+// under one non-empty prefix, the wildcard last and nowhere else.
+func isPrefixObjects(r string) bool {
+	key, ok := strings.CutPrefix(r, ph("aws_s3_bucket.data.arn")+"/")
+	prefix, all := strings.CutSuffix(key, "*")
+	return ok && all && strings.HasSuffix(prefix, "/") && !strings.HasPrefix(prefix, "/") && !strings.Contains(prefix, "*")
 }
 
 // TestOnlyTheseRolePolicies guards the least-privilege test: any other way of
@@ -1159,6 +1287,14 @@ run "rejects_prefix_without_slash" {
     input_prefixes = ["boxes/input"]
   }
   expect_failures = [var.input_prefixes]
+}
+
+run "rejects_provenance_prefix_without_slash" {
+  command         = plan
+  variables {
+    provenance_prefix = "provenance"
+  }
+  expect_failures = [var.provenance_prefix]
 }
 
 run "rejects_kms_key" {

@@ -75,6 +75,17 @@ variable "failed_prefix" {
   }
 }
 
+variable "provenance_prefix" {
+  description = "Key prefix of the provenance markers, one per processed input (PROVENANCE_FOLDER)."
+  type        = string
+  default     = "provenance/"
+
+  validation {
+    condition     = endswith(var.provenance_prefix, "/") && !startswith(var.provenance_prefix, "/")
+    error_message = "provenance_prefix must end with \"/\" and not start with one."
+  }
+}
+
 variable "noncurrent_version_days" {
   description = "Days a replaced or deleted object version is kept before it expires."
   type        = number
