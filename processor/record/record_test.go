@@ -65,6 +65,7 @@ func TestValidate(t *testing.T) {
 		{"bom after a space is bad syntax", " \uFEFF" + line(), false, RuleJSON, "expected a JSON object"},
 		{"bom inside a string is text", note(`"\uFEFF"`), false, "", ""},
 		{"utf8 text", note(`"é 漢 😀"`), false, "", ""},
+		{"DEL in a string is text", note("\"a\x7fb\""), false, "", ""},
 		{"Latin-1 in a string", note("\"caf\xe9\""), false, RuleUTF8, "(0xe9) is not UTF-8: save the file as UTF-8"},
 		{"UTF-16 file", "\xff\xfe{\x00", false, RuleUTF8, "byte 1 (0xff) is not UTF-8"},
 		{"not UTF-8 outside strings", line("[1, 0]", "[1, 0]\xff"), false, RuleUTF8, "(0xff) is not UTF-8"},

@@ -465,36 +465,48 @@ func (s *scanner) str() (raw []byte, esc bool, err error) {
 	if s.peek() != '"' {
 		return nil, false, s.fail("expected a string")
 	}
-	s.i++
-	start := s.i
 	b := s.b
-	for s.i < len(b) {
-		c := b[s.i]
-		switch {
+	start := s.i + 1
+	s.i = start
+	for {
+		// Most bytes stand for themselves: skip them in a tight loop.
+		i := s.i
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		s.i = i
+		if i == len(b) {
+			return nil, false, s.fail("unterminated string")
+		}
+		switch c := b[i]; {
 		case c == '"':
-			raw = b[start:s.i]
 			s.i++
-			return raw, esc, nil
+			return b[start:i], esc, nil
 		case c == '\\':
 			esc = true
 			if err := s.escape(); err != nil {
 				return nil, false, err
 			}
-			continue
 		case c < 0x20:
 			return nil, false, s.fail("control character in string")
-		case c >= utf8.RuneSelf:
-			r, n := utf8.DecodeRune(b[s.i:])
+		default: // the start of a multi-byte character
+			r, n := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && n == 1 {
 				return nil, false, s.fail("invalid UTF-8 in string") // scan reports it as utf8
 			}
 			s.i += n
-			continue
 		}
-		s.i++
 	}
-	return nil, false, s.fail("unterminated string")
 }
+
+// plain marks the bytes that stand for themselves in a string: ASCII from
+// the space up, other than '"' and '\\' (DEL included, as JSON allows).
+var plain = func() (t [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (s *scanner) escape() error {
 	start := s.i
