@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrNotInput marks a well-formed key that is no input of any asset: a
@@ -27,8 +28,8 @@ func (in Input) OutputKey() string { return in.Asset.OutputPrefix + "/" + in.Nam
 // Dated reports whether the input carries a date.
 func (in Input) Dated() bool { return !in.Date.IsZero() }
 
-// CheckKey rejects keys that could escape a folder or mean different objects
-// on a disk and in a bucket.
+// CheckKey rejects keys that could escape a folder, mean different objects
+// on a disk and in a bucket, or not read as what they are.
 func CheckKey(key string) error {
 	switch {
 	case key == "":
@@ -37,8 +38,9 @@ func CheckKey(key string) error {
 		return fmt.Errorf("key %q is absolute: keys are relative to the bucket or folder", key)
 	case strings.ContainsRune(key, '\\'):
 		return fmt.Errorf("key %q contains a backslash", key)
-	case strings.ContainsRune(key, 0):
-		return fmt.Errorf("key %q contains a NUL byte", key)
+	}
+	if err := checkChars(key); err != nil {
+		return err
 	}
 	for _, seg := range strings.Split(key, "/") {
 		switch seg {
@@ -46,6 +48,24 @@ func CheckKey(key string) error {
 			return fmt.Errorf("key %q has a %q segment", key, seg)
 		case "":
 			return fmt.Errorf("key %q has an empty segment", key)
+		}
+	}
+	return nil
+}
+
+// checkChars rejects bytes that are not UTF-8 and control characters. A
+// newline or a tab in a key splits or hides it in every listing, log line and
+// workflow parameter that shows it; bytes that are not UTF-8 are read
+// differently by different stores and tools, and cannot be typed.
+func checkChars(key string) error {
+	for i, r := range key {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(key[i:]); n == 1 {
+				return fmt.Errorf("key %q is not UTF-8: byte %d is %q", key, i+1, key[i:i+1])
+			}
+		}
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("key %q contains the control character %q at byte %d", key, r, i+1)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -85,6 +86,9 @@ func Validate(line []byte, rules Rules) (rule, detail string) {
 }
 
 func validate(line []byte, rules *Rules, p *parsed) (rule, detail string) {
+	if bytes.HasPrefix(line, bom) {
+		return RuleBOM, "line starts with a UTF-8 byte-order mark (EF BB BF): save the file without a byte-order mark"
+	}
 	if blank(line) {
 		return RuleEmpty, "empty line"
 	}
@@ -93,6 +97,12 @@ func validate(line []byte, rules *Rules, p *parsed) (rule, detail string) {
 	}
 	return rules.check(p)
 }
+
+// bom is U+FEFF in UTF-8. Some editors put it at the start of a file, and
+// joining such files puts it at the start of a line. It is refused rather
+// than skipped: processing keeps every byte, and a reader that does not
+// expect it reads a broken first record.
+var bom = []byte{0xef, 0xbb, 0xbf}
 
 func blank(line []byte) bool {
 	for _, c := range line {

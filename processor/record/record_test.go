@@ -23,6 +23,11 @@ func line(edits ...string) string {
 	return s
 }
 
+// note is a valid record with one more field, "note", holding value.
+func note(value string) string {
+	return line(`false}`, `false, "note": `+value+`}`)
+}
+
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -53,6 +58,45 @@ func TestValidate(t *testing.T) {
 		{"single quotes", line(`"box_id"`, `'box_id'`), false, RuleJSON, "expected a string"},
 		{"control character", line(box, box+"\x01"), false, RuleJSON, "control character"},
 		{"bad escape", line(box, box+`\x`), false, RuleJSON, "invalid escape"},
+		{"short \\u escape", line(box, box+`\u12`), false, RuleJSON, "invalid \\u escape at byte 45"},
+
+		{"bom at the start", "\uFEFF" + line(), false, RuleBOM, "save the file without a byte-order mark"},
+		{"bom alone", "\uFEFF", false, RuleBOM, "byte-order mark"},
+		{"bom after a space is bad syntax", " \uFEFF" + line(), false, RuleJSON, "expected a JSON object"},
+		{"bom inside a string is text", note(`"\uFEFF"`), false, "", ""},
+		{"utf8 text", note(`"é 漢 😀"`), false, "", ""},
+		{"DEL in a string is text", note("\"a\x7fb\""), false, "", ""},
+		{"Latin-1 in a string", note("\"caf\xe9\""), false, RuleUTF8, "(0xe9) is not UTF-8: save the file as UTF-8"},
+		{"UTF-16 file", "\xff\xfe{\x00", false, RuleUTF8, "byte 1 (0xff) is not UTF-8"},
+		{"not UTF-8 outside strings", line("[1, 0]", "[1, 0]\xff"), false, RuleUTF8, "(0xff) is not UTF-8"},
+		{"not UTF-8 wins over bad syntax", `{"a` + "\x80", false, RuleUTF8, "byte 4 (0x80)"},
+		{"UTF-8 encoded surrogate", note("\"\xed\xa0\x80\""), false, RuleUTF8, "(0xed)"},
+		{"overlong UTF-8", note("\"\xc0\xaf\""), false, RuleUTF8, "(0xc0)"},
+		{"escaped surrogate pair", note(`"\ud83d\ude00 \uD83D\uDE00"`), false, "", ""},
+		{"first and last surrogate pairs", note(`"\ud800\udc00 \udbff\udfff"`), false, "", ""},
+		{"lone high surrogate", note(`"\ud800"`), false, RuleSurrogate, `lone surrogate \ud800 at byte 216: a high surrogate must be followed by a low one`},
+		{"lone low surrogate", note(`"\udfff"`), false, RuleSurrogate, `lone surrogate \udfff at byte 216: a low surrogate must follow a high one`},
+		{"high surrogate then a letter", note(`"\ud800\u0041"`), false, RuleSurrogate, `\ud800`},
+		{"surrogates in reverse", note(`"\udc00\ud800"`), false, RuleSurrogate, `\udc00`},
+		{"two high surrogates", note(`"\ud800\ud800\udc00"`), false, RuleSurrogate, `\ud800`},
+		{"lone surrogate in a key", line(`"is_processed"`, `"\udbff": 1, "is_processed"`), false, RuleSurrogate, `\udbff`},
+		{"lone surrogate in box_id", line(box, `\ud800`+box), false, RuleSurrogate, `\ud800`},
+		{"bad syntax wins over a surrogate", note(`"\ud800"`) + "x", false, RuleJSON, "after the object"},
+		{"1e400 in a row", line("[1, 0]", "[1, 1e400]"), false, RuleNumberRange, "number 1e400 at byte 179 is beyond the range of a 64-bit float"},
+		{"-1e400 in an unknown field", note(`-1e400`), false, RuleNumberRange, "number -1e400"},
+		{"beyond range in a nested field", note(`{"a": [2E+309]}`), false, RuleNumberRange, "2E+309"},
+		{"beyond range in a coordinate", line(`"coordinates_x_max": 9`, `"coordinates_x_max": 1e999`), false, RuleNumberRange, "1e999"},
+		{"1e308 written out", note("1" + strings.Repeat("0", 308)), false, "", ""},
+		{"2e308 written out", note("2" + strings.Repeat("0", 308)), false, RuleNumberRange, "number 20000000000000000000000000000000... (309 characters)"},
+		{"2e308 written out with a small exponent", note("2" + strings.Repeat("0", 308) + ".5e-10"), false, "", ""},
+		{"largest float64", note("-1.7976931348623157e308"), false, "", ""},
+		{"just past the largest float64", note("1.7976931348623159e308"), false, RuleNumberRange, "1.7976931348623159e308"},
+		{"huge exponent", note("0.1e99999999999999999999"), false, RuleNumberRange, ""},
+		{"zero with a huge exponent", note("0e99999"), false, "", ""},
+		{"underflow passes", note("1e-400"), false, "", ""},
+		{"underflow is 0 in a box", line("0.0", "1e-400"), true, "", ""},
+		{"surrogate wins over number-range", line("[1, 0]", "[1, 1e400]", `false}`, `false, "note": "\udc00"}`), false, RuleSurrogate, ""},
+		{"number-range wins over field-type", line(`"coordinates_x_min": 7`, `"coordinates_x_min": "7"`, "[1, 0]", "[1, 1e400]"), false, RuleNumberRange, ""},
 
 		{"missing box_id", line(`"box_id": "`+box+`", `, ``), false, RuleMissing, `"box_id"`},
 		{"missing is_processed", line(`, "is_processed": false`, ``), false, RuleMissing, `"is_processed"`},
@@ -109,9 +153,11 @@ func TestBoxIDMustMatchKey(t *testing.T) {
 }
 
 func TestProcessKeepsBytes(t *testing.T) {
+	text := `"é 漢 😀 \ud83d\ude00 \uFEFF` + "\uFEFF" + `"`
 	in := line("0.0, 1", "0.0, 1.50") + "\n" +
 		line(`"is_processed": false`, `"is_processed":true`) + "\n" +
 		line(`, "is_processed": false}`, `, "is_processed"  :  false , "extra": [1.0e2]}`) + "\r\n" +
+		note(`[`+text+`, 1e-400, -1.7976931348623157e308]`) + "\n" +
 		line() // no final newline
 	var out bytes.Buffer
 	st, err := Process(strings.NewReader(in), &out, Options{Rules: Rules{BoxID: box}})
@@ -121,11 +167,12 @@ func TestProcessKeepsBytes(t *testing.T) {
 	want := line("0.0, 1", "0.0, 1.50", `"is_processed": false`, `"is_processed": true`) + "\n" +
 		line(`"is_processed": false`, `"is_processed":true`) + "\n" +
 		line(`, "is_processed": false}`, `, "is_processed"  :  true , "extra": [1.0e2]}`) + "\r\n" +
+		line(`"is_processed": false`, `"is_processed": true`, `}`, `, "note": [`+text+`, 1e-400, -1.7976931348623157e308]}`) + "\n" +
 		line(`"is_processed": false`, `"is_processed": true`) + "\n"
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
-	if st.Lines != 4 || st.Records != 4 || st.BytesIn != int64(len(in)) || st.BytesOut != int64(len(want)) {
+	if st.Lines != 5 || st.Records != 5 || st.BytesIn != int64(len(in)) || st.BytesOut != int64(len(want)) {
 		t.Errorf("stats = %+v", st)
 	}
 }
@@ -167,6 +214,42 @@ func TestProcessInvalidListsEveryBadLine(t *testing.T) {
 	}
 	// Lines after the first bad one are never written, and what was
 	// written is never flushed: the caller sees nothing to keep.
+	if out.Len() != 0 {
+		t.Errorf("wrote %d bytes of an invalid file", out.Len())
+	}
+}
+
+// TestProcessReportsEncodingRules checks that the rules about bytes rather
+// than records are reported like the others: each on its own line number,
+// with no output for the file.
+func TestProcessReportsEncodingRules(t *testing.T) {
+	in := "\uFEFF" + line() + "\n" + // a file saved with a byte-order mark
+		line() + "\n" +
+		note("\"caf\xe9\"") + "\n" + // Latin-1
+		note(`"\ud800"`) + "\n" +
+		line("[1, 0]", "[1, 1e400]") + "\n" +
+		"\uFEFF" + line() + "\n" // a second file appended to the first
+	var out bytes.Buffer
+	_, err := Process(strings.NewReader(in), &out, Options{Rules: Rules{BoxID: box}})
+	var bad *InvalidError
+	if !errors.As(err, &bad) {
+		t.Fatalf("err = %v, want *InvalidError", err)
+	}
+	want := []struct {
+		line int64
+		rule string
+	}{{1, RuleBOM}, {3, RuleUTF8}, {4, RuleSurrogate}, {5, RuleNumberRange}, {6, RuleBOM}}
+	if len(bad.Problems) != len(want) || bad.Invalid != int64(len(want)) || bad.Lines != 6 {
+		t.Fatalf("%d problems, %d invalid of %d lines:\n%s", len(bad.Problems), bad.Invalid, bad.Lines, bad.Report())
+	}
+	for i, w := range want {
+		if p := bad.Problems[i]; p.Line != w.line || p.Rule != w.rule {
+			t.Errorf("problem %d = %v, want line %d rule %s", i, p, w.line, w.rule)
+		}
+	}
+	if report := bad.Report(); !strings.HasPrefix(report, "line 1: bom: line starts with a UTF-8 byte-order mark (EF BB BF): save the file without a byte-order mark\n") {
+		t.Errorf("report:\n%s", report)
+	}
 	if out.Len() != 0 {
 		t.Errorf("wrote %d bytes of an invalid file", out.Len())
 	}
@@ -261,6 +344,23 @@ func FuzzValidate(f *testing.F) {
 	f.Add(`{"box_id": null}`, false)
 	f.Add(`{}`, false)
 	f.Add(` `, false)
+	f.Add("\uFEFF"+line(), false)
+	f.Add(note(`"\uFEFF"`), false)
+	f.Add(note("\"caf\xe9\""), false)
+	f.Add(line("[1, 0]", "[1, 0]\xff"), true)
+	f.Add(note("\"\xed\xa0\x80\""), false)
+	f.Add(note(`"\ud83d\ude00"`), false)
+	f.Add(note(`"\ud800"`), false)
+	f.Add(note(`"\udfff"`), false)
+	f.Add(note(`"\ud800\u0041"`), false)
+	f.Add(note(`"\ud800\\udc00"`), false)
+	f.Add(line("[1, 0]", "[1, 1e400]"), true)
+	f.Add(note(`{"a": [-1e400]}`), false)
+	f.Add(note("1"+strings.Repeat("0", 308)), false)
+	f.Add(note("2"+strings.Repeat("0", 308)), false)
+	f.Add(note("1.7976931348623159e308"), false)
+	f.Add(note("1e-400"), false)
+	f.Add(line("0.0", "1e-400"), true)
 	f.Fuzz(func(t *testing.T, s string, binary bool) {
 		if strings.ContainsRune(s, '\n') {
 			return // one line at a time, by contract

@@ -3,8 +3,12 @@ package record
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // reference is a second, slow implementation of the rules on top of
@@ -13,11 +17,20 @@ import (
 // It returns the broken rule and, for a valid line, where the is_processed
 // value sits.
 func reference(line []byte, rules Rules) (rule string, flagStart, flagEnd int) {
+	if bytes.HasPrefix(line, []byte("\uFEFF")) {
+		return RuleBOM, 0, 0
+	}
 	if len(bytes.TrimLeft(line, " \t\r")) == 0 {
 		return RuleEmpty, 0, 0
 	}
+	if !utf8.Valid(line) {
+		return RuleUTF8, 0, 0
+	}
 	if !json.Valid(line) || bytes.TrimLeft(line, " \t\r")[0] != '{' {
 		return RuleJSON, 0, 0
+	}
+	if rule := lexical(line); rule != "" {
+		return rule, 0, 0
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
@@ -145,4 +158,85 @@ func reference(line []byte, rules Rules) (rule string, flagStart, flagEnd int) {
 // processedByReference is what processing must make of a valid line.
 func processedByReference(line []byte, start, end int) []byte {
 	return fmt.Appendf(nil, "%s%s%s\n", line[:start], "true", line[end:])
+}
+
+// lexical finds what encoding/json lets through in a well-formed line: a
+// lone surrogate escape, which it decodes as U+FFFD, and a number too large
+// for a float64, which it keeps as text in a json.Number. A lone surrogate
+// anywhere wins over a number anywhere.
+func lexical(line []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var lone, huge bool
+	for prev := 0; ; {
+		tok, err := dec.Token()
+		if err != nil { // io.EOF: the line is known to be valid
+			break
+		}
+		// Between two tokens are only spaces, ',' and ':'.
+		off := int(dec.InputOffset())
+		raw := bytes.TrimLeft(line[prev:off], " \t\r\n,:")
+		prev = off
+		switch v := tok.(type) {
+		case string:
+			lone = lone || hasLoneSurrogate(raw)
+		case json.Number:
+			// strconv reports overflow as ErrRange; underflow is no error.
+			_, err := strconv.ParseFloat(v.String(), 64)
+			huge = huge || errors.Is(err, strconv.ErrRange)
+		}
+	}
+	switch {
+	case lone:
+		return RuleSurrogate
+	case huge:
+		return RuleNumberRange
+	}
+	return ""
+}
+
+// hasLoneSurrogate reports whether a raw JSON string escapes half of a
+// UTF-16 surrogate pair without the other half right after it.
+func hasLoneSurrogate(raw []byte) bool {
+	units := escapedUnits(raw)
+	for i := 0; i < len(units); i++ {
+		u := units[i]
+		if u.r < 0 || !utf16.IsSurrogate(u.r) {
+			continue
+		}
+		if i+1 < len(units) && units[i+1].at == u.at+6 &&
+			utf16.DecodeRune(u.r, units[i+1].r) != unicode.ReplacementChar {
+			i++ // a pair
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// escapedUnit is one escape of a raw JSON string: r is the UTF-16 code unit
+// of a \u escape, -1 for any other escape.
+type escapedUnit struct {
+	at int
+	r  rune
+}
+
+func escapedUnits(raw []byte) []escapedUnit {
+	var units []escapedUnit
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		u := escapedUnit{at: i, r: -1}
+		if raw[i+1] == 'u' {
+			v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+			if err != nil {
+				panic(err) // the line is valid JSON
+			}
+			u.r = rune(v)
+		}
+		units = append(units, u)
+		i++ // past the escaped character; hex digits hold no backslash
+	}
+	return units
 }

@@ -2,8 +2,10 @@ package record
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // maxDepth bounds nesting in fields the rules do not know, as encoding/json does.
@@ -18,6 +20,9 @@ type scanner struct {
 	i      int
 	binary bool // track values other than 0 and 1
 	p      *parsed
+	// Details of the first lone surrogate escape and the first number out
+	// of float64's range: reported when the syntax is good, before rule.
+	lone, huge string
 	// first rule broken by a field's value (type, duplicate); syntax errors
 	// are returned directly and win over it.
 	rule, detail string
@@ -31,13 +36,37 @@ type syntaxError struct {
 func (e *syntaxError) Error() string { return fmt.Sprintf("%s at byte %d", e.msg, e.off+1) }
 
 // scan parses a line into p. It returns the first rule broken while reading
-// (json, duplicate-field, field-type) or "".
+// (utf8, json, surrogate, number-range, duplicate-field, field-type) or "".
 func scan(line []byte, binary bool, p *parsed) (rule, detail string) {
 	s := scanner{b: line, binary: binary, p: p}
 	if err := s.object(); err != nil {
+		// A byte that is not UTF-8 stops the scanner like bad syntax, in a
+		// string or out of one; it is named for what it is wherever it is.
+		if off := badUTF8(line); off >= 0 {
+			return RuleUTF8, fmt.Sprintf("byte %d (%#x) is not UTF-8: save the file as UTF-8", off+1, line[off])
+		}
 		return RuleJSON, err.Error()
 	}
+	switch {
+	case s.lone != "":
+		return RuleSurrogate, s.lone
+	case s.huge != "":
+		return RuleNumberRange, s.huge
+	}
 	return s.rule, s.detail
+}
+
+// badUTF8 returns the offset of the first byte of b that is not part of a
+// UTF-8 sequence, or -1.
+func badUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 func (s *scanner) fail(msg string) error { return &syntaxError{off: s.i, msg: msg} }
@@ -339,12 +368,21 @@ func (s *scanner) nonBinary(row, col int64, num []byte) {
 }
 
 // number reads a JSON number and reports whether it is written as an integer.
+//
+// It also notes a number too large for a float64, which most readers of the
+// output would fail on. Parsing every number to find those would cost more
+// than the rest of the scan, so number bounds the magnitude from the digits
+// it reads anyway and parses only numbers that may not fit. A number too
+// small for a float64 (1e-400) is accepted: strconv and encoding/json read it
+// as 0 or a subnormal without an error, and its bytes are kept as they came.
 func (s *scanner) number() (isInt bool, err error) {
 	b := s.b
+	start := s.i
 	i := s.i
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
+	intStart := i
 	switch {
 	case i < len(b) && b[i] == '0':
 		i++
@@ -355,6 +393,8 @@ func (s *scanner) number() (isInt bool, err error) {
 		s.i = i
 		return false, s.fail("invalid number")
 	}
+	// The number is below 10^mag: its integer digits are not zero-padded.
+	mag := i - intStart
 	isInt = true
 	if i < len(b) && b[i] == '.' {
 		isInt = false
@@ -369,18 +409,54 @@ func (s *scanner) number() (isInt bool, err error) {
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		isInt = false
 		i++
+		neg := false
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			neg = b[i] == '-'
 			i++
 		}
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
 			s.i = i
 			return false, s.fail("invalid number: no digit in exponent")
 		}
+		exp := 0
 		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if exp < 1e9 { // past it the exponent only needs to stay large
+				exp = exp*10 + int(b[i]-'0')
+			}
 		}
+		if neg {
+			exp = -exp
+		}
+		mag += exp
 	}
 	s.i = i
+	if mag > maxExp10 {
+		s.checkRange(start)
+	}
 	return isInt, nil
+}
+
+// maxExp10 is the largest n with 10^n below math.MaxFloat64 (1.8e308).
+const maxExp10 = 308
+
+// checkRange notes the number from start to s.i when it overflows a
+// float64. strconv reports only that as ErrRange; an underflow is no error.
+func (s *scanner) checkRange(start int) {
+	if s.huge != "" {
+		return
+	}
+	num := s.b[start:s.i]
+	if _, err := strconv.ParseFloat(string(num), 64); errors.Is(err, strconv.ErrRange) {
+		s.huge = fmt.Sprintf("number %s at byte %d is beyond the range of a 64-bit float (about ±1.8e308)", clip(num), start+1)
+	}
+}
+
+// clip shortens a long number for a report.
+func clip(num []byte) string {
+	if len(num) <= 40 {
+		return string(num)
+	}
+	return fmt.Sprintf("%s... (%d characters)", num[:32], len(num))
 }
 
 // str reads a JSON string and returns its raw content and whether it holds
@@ -389,31 +465,51 @@ func (s *scanner) str() (raw []byte, esc bool, err error) {
 	if s.peek() != '"' {
 		return nil, false, s.fail("expected a string")
 	}
-	s.i++
-	start := s.i
 	b := s.b
-	for s.i < len(b) {
-		c := b[s.i]
-		switch {
+	start := s.i + 1
+	s.i = start
+	for {
+		// Most bytes stand for themselves: skip them in a tight loop.
+		i := s.i
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		s.i = i
+		if i == len(b) {
+			return nil, false, s.fail("unterminated string")
+		}
+		switch c := b[i]; {
 		case c == '"':
-			raw = b[start:s.i]
 			s.i++
-			return raw, esc, nil
+			return b[start:i], esc, nil
 		case c == '\\':
 			esc = true
 			if err := s.escape(); err != nil {
 				return nil, false, err
 			}
-			continue
 		case c < 0x20:
 			return nil, false, s.fail("control character in string")
+		default: // the start of a multi-byte character
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				return nil, false, s.fail("invalid UTF-8 in string") // scan reports it as utf8
+			}
+			s.i += n
 		}
-		s.i++
 	}
-	return nil, false, s.fail("unterminated string")
 }
 
+// plain marks the bytes that stand for themselves in a string: ASCII from
+// the space up, other than '"' and '\\' (DEL included, as JSON allows).
+var plain = func() (t [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func (s *scanner) escape() error {
+	start := s.i
 	s.i++ // '\'
 	if s.i >= len(s.b) {
 		return s.fail("unterminated escape")
@@ -423,20 +519,60 @@ func (s *scanner) escape() error {
 		s.i++
 		return nil
 	case 'u':
-		s.i++
-		for k := 0; k < 4; k++ {
-			if s.i >= len(s.b) || !isHex(s.b[s.i]) {
-				return s.fail("invalid \\u escape")
-			}
-			s.i++
+		r, ok := hex4(s.b[s.i+1:])
+		if !ok {
+			s.i = start
+			return s.fail("invalid \\u escape")
+		}
+		s.i += 5
+		if r >= 0xd800 && r <= 0xdfff {
+			s.surrogate(start, r)
 		}
 		return nil
 	}
 	return s.fail("invalid escape")
 }
 
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+// surrogate takes the low half of a UTF-16 surrogate pair after the high
+// half r escaped at start. A half on its own is no character: decoders
+// replace it with U+FFFD or refuse the line, so it is reported.
+func (s *scanner) surrogate(start int, r rune) {
+	if r <= 0xdbff && hasPrefix(s.b[s.i:], `\u`) {
+		if low, ok := hex4(s.b[s.i+2:]); ok && low >= 0xdc00 && low <= 0xdfff {
+			s.i += 6
+			return
+		}
+	}
+	if s.lone != "" {
+		return
+	}
+	esc := s.b[start : start+6]
+	if r <= 0xdbff {
+		s.lone = fmt.Sprintf("lone surrogate %s at byte %d: a high surrogate must be followed by a low one (\\udc00-\\udfff)", esc, start+1)
+	} else {
+		s.lone = fmt.Sprintf("lone surrogate %s at byte %d: a low surrogate must follow a high one (\\ud800-\\udbff)", esc, start+1)
+	}
+}
+
+// hex4 decodes the four hex digits of a \u escape at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // value skips any JSON value, checking its syntax.

@@ -11,14 +11,20 @@ import (
 )
 
 // Rules broken by invalid lines. They are stable names: reports and tests
-// refer to them.
+// refer to them. A bad line is reported under one rule, the first it breaks
+// in this order; duplicate-field and field-type are found while reading and
+// reported in the order they occur in the line.
 const (
-	RuleJSON        = "json"          // not one well-formed JSON object
-	RuleEmpty       = "empty-line"    // a line with nothing on it
 	RuleTooLong     = "line-too-long" // longer than Options.MaxLineBytes
-	RuleMissing     = "missing-field" // a required field is absent
+	RuleBOM         = "bom"           // starts with a UTF-8 byte-order mark
+	RuleEmpty       = "empty-line"    // a line with nothing on it
+	RuleUTF8        = "utf8"          // bytes that are not UTF-8, in a string or not
+	RuleJSON        = "json"          // not one well-formed JSON object
+	RuleSurrogate   = "surrogate"     // a \u escape of half a UTF-16 surrogate pair
+	RuleNumberRange = "number-range"  // overflows a float64 (1e400); 1e-400 passes as 0
 	RuleDuplicate   = "duplicate-field"
 	RuleType        = "field-type"      // a field has the wrong JSON type
+	RuleMissing     = "missing-field"   // a required field is absent
 	RuleBoxID       = "box-id"          // box_id is not 32 lowercase hex characters
 	RuleBoxMismatch = "box-id-mismatch" // box_id differs from the box in the key
 	RuleCoordinates = "coordinates"     // max not greater than min
