@@ -2,7 +2,6 @@ package record
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -116,6 +115,22 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// fill reads into b until it is full or r ends. Only io.EOF itself ends
+// the input: io.ErrUnexpectedEOF, a reset or a stall from the reader is a
+// cut stream, never the end of the file (io.ReadFull would turn a short
+// read at EOF into io.ErrUnexpectedEOF and hide the difference).
+func fill(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // send hands a chunk to the writer and to a worker, in that order, so the
 // writer always waits on chunks some worker will take.
 func (p *pass) send(c *chunk) bool {
@@ -140,9 +155,9 @@ func (p *pass) read(r io.Reader) {
 	buf := p.getBuf()
 	skipping := false // dropping the rest of a line that is too long
 	for {
-		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		n, err := fill(r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		eof := err == io.EOF
 		if err != nil && !eof {
 			p.send(&chunk{buf: buf, line: line, readErr: err})
 			return

@@ -405,3 +405,37 @@ func TestBatchSizeDoesNotChangeOutput(t *testing.T) {
 		}
 	}
 }
+
+// cutReader yields its content, then err instead of io.EOF: a connection
+// that ends early.
+type cutReader struct {
+	r   io.Reader
+	err error
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		return n, c.err
+	}
+	return n, err
+}
+
+// TestCutReadIsAnError checks that a reader ending in an error, even
+// io.ErrUnexpectedEOF after whole lines, fails the pass: a cut stream is
+// never the end of the file.
+func TestCutReadIsAnError(t *testing.T) {
+	for _, cut := range []error{io.ErrUnexpectedEOF, errors.New("connection reset by peer")} {
+		for name, content := range map[string]string{
+			"on a line break": line() + "\n" + line() + "\n",
+			"mid-line":        line() + "\n" + line()[:40],
+		} {
+			var out bytes.Buffer
+			_, err := Process(&cutReader{r: strings.NewReader(content), err: cut}, &out, Options{Rules: Rules{BoxID: box}})
+			var bad *InvalidError
+			if !errors.Is(err, cut) || errors.As(err, &bad) {
+				t.Errorf("%s, %v: err = %v, want the read error", name, cut, err)
+			}
+		}
+	}
+}
