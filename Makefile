@@ -21,6 +21,7 @@ test: $(MINIO) local
 	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; }
 	FIELDFLOW_MINIO=$(MINIO) FIELDFLOW_REQUIRE_MINIO=1 FIELDFLOW_REQUIRE_PROMETHEUS=1 FIELDFLOW_LOCAL_E2E=1 FIELDFLOW_LOCAL_BIN=$(BIN)/fieldflow-local go test -count=1 -timeout 60m ./...
 	go test -run=NONE -fuzz=FuzzValidate -fuzztime=30s ./processor/record
+	go test -run=NONE -fuzz=FuzzParseKey -fuzztime=20s ./processor/pipeline
 
 ## generate: render templates/, argo-events/ and kustomize/ from the pipeline definition and generator/fieldflow.yaml
 generate:
