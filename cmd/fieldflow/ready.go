@@ -84,6 +84,8 @@ func writeAssetLists(dir string, p *pipeline.Pipeline, page []pipeline.Input) er
 	for _, in := range page {
 		lists[in.Asset.Name] = append(lists[in.Asset.Name], in.Key)
 	}
+	// writeOutputs writes a string field as its text: each file holds the
+	// JSON array itself.
 	files := map[string]string{}
 	for name, keys := range lists {
 		b, err := json.Marshal(keys)
