@@ -36,6 +36,9 @@ type Config struct {
 	JetStreamVersion string `json:"jetStreamVersion"`
 	// ReconcileSchedule is the cron schedule of the reconcile sweep.
 	ReconcileSchedule string `json:"reconcileSchedule"`
+	// ReconcileLimit is how many Workflows one reconcile run, or one
+	// release step, submits at most (default pipeline.PageLimit).
+	ReconcileLimit int `json:"reconcileLimit"`
 }
 
 // S3Config is how pods reach the bucket.
@@ -83,6 +86,7 @@ func DefaultConfig() Config {
 		GPUNodeLabel:      "nvidia.com/gpu.product",
 		JetStreamVersion:  "2.10.10",
 		ReconcileSchedule: "*/5 * * * *",
+		ReconcileLimit:    pipeline.PageLimit,
 	}
 }
 

@@ -8,18 +8,24 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
 	sensorcheck "github.com/argoproj/argo-events/pkg/reconciler/sensor"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/util/expr/argoexpr"
+	exprenv "github.com/argoproj/argo-workflows/v3/util/expr/env"
+	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	"github.com/argoproj/argo-workflows/v3/workflow/templateresolution"
 	"github.com/argoproj/argo-workflows/v3/workflow/validate"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
 // repoRoot is where the checked-in manifests are.
@@ -414,28 +420,58 @@ func TestPodsAreLockedDown(t *testing.T) {
 	}
 }
 
-// TestProcessRetriesOnlyExitCode1 reads the rendered retry strategies.
-func TestProcessRetriesOnlyExitCode1(t *testing.T) {
+// TestRetryExpression evaluates every rendered retry expression with the
+// expression library and function map Argo's controller uses
+// (argoexpr.EvalBool over env.GetFuncMap), in the scope its
+// buildRetryStrategyLocalScope builds: lastRetry.exitCode is a string, "-1"
+// when the pod ended without an exit code. Everything but ExitPermanent
+// retries.
+func TestRetryExpression(t *testing.T) {
 	o := decodeAll(t)
-	for _, name := range []string{"fieldflow-box", "fieldflow-field"} {
-		wt := o.templates[name]
-		var found bool
+	retries := map[string]bool{
+		"0":   true, // the main container succeeded but the pod failed (outputs not saved)
+		"1":   true, // ExitRetry
+		"2":   true, // ExitCrash: Go's panic
+		"3":   false,
+		"137": true, // OOM kill
+		"-1":  true, // the pod was deleted or evicted
+		"":    true,
+	}
+	if retries[strconv.Itoa(pipeline.ExitPermanent)] || !retries[strconv.Itoa(pipeline.ExitRetry)] || !retries[strconv.Itoa(pipeline.ExitCrash)] {
+		t.Fatal("the table disagrees with pipeline's exit codes")
+	}
+	seen := 0
+	for _, wt := range o.templates {
 		for _, tmpl := range wt.Spec.Templates {
-			if tmpl.Name != processTemplate {
+			rs := tmpl.RetryStrategy
+			if tmpl.Container == nil {
 				continue
 			}
-			found = true
-			rs := tmpl.RetryStrategy
-			if rs == nil || rs.Expression != "asInt(lastRetry.exitCode) == 1" || rs.Backoff == nil || rs.Limit == nil {
-				t.Errorf("%s: retry strategy %+v", name, rs)
+			if rs == nil || rs.Expression != RetryExpression || rs.Backoff == nil || rs.Limit == nil || rs.RetryPolicy != wfv1.RetryPolicyAlways {
+				t.Errorf("%s/%s: retry strategy %+v", wt.Name, tmpl.Name, rs)
+				continue
 			}
-			if tmpl.Metrics == nil || len(tmpl.Metrics.Prometheus) < 3 {
-				t.Errorf("%s: process metrics %+v", name, tmpl.Metrics)
+			seen++
+			for code, want := range retries {
+				scope := exprenv.GetFuncMap(map[string]any{
+					common.LocalVarRetries:             "0",
+					common.LocalVarRetriesLastExitCode: code,
+					common.LocalVarRetriesLastStatus:   string(wfv1.NodeFailed),
+					common.LocalVarRetriesLastDuration: "1.5",
+					common.LocalVarRetriesLastMessage:  "Error (exit code " + code + ")",
+				})
+				got, err := argoexpr.EvalBool(rs.Expression, scope)
+				if err != nil || got != want {
+					t.Errorf("%s/%s: %s with exit code %q = %v, %v; want %v", wt.Name, tmpl.Name, rs.Expression, code, got, err, want)
+				}
 			}
 		}
-		if !found {
-			t.Errorf("%s has no process template", name)
-		}
+	}
+	if seen < 5 {
+		t.Errorf("%d containers with a retry strategy", seen)
+	}
+	for _, name := range []string{"fieldflow-box", "fieldflow-field"} {
+		wt := o.templates[name]
 		if wt.Spec.Synchronization == nil || len(wt.Spec.Synchronization.Mutexes) != 1 ||
 			!strings.Contains(wt.Spec.Synchronization.Mutexes[0].Name, "workflow.parameters.key") {
 			t.Errorf("%s: no mutex on the key", name)
@@ -443,6 +479,63 @@ func TestProcessRetriesOnlyExitCode1(t *testing.T) {
 		if wt.Spec.ActiveDeadlineSeconds == nil || wt.Spec.PodGC == nil || wt.Spec.TTLStrategy == nil {
 			t.Errorf("%s: no deadline, pod GC or TTL", name)
 		}
+	}
+}
+
+// TestListsArePaged checks that every list a task iterates over is an
+// asset's share of one page listed by `fieldflow ready --limit`, passed as
+// an output parameter, never a step's whole stdout (outputs.result, which
+// Argo cuts past 256 kB).
+func TestListsArePaged(t *testing.T) {
+	o := decodeAll(t)
+	paths, _ := filepath.Glob(filepath.Join(repoRoot, "templates", "*.yaml"))
+	for _, path := range paths {
+		if b, _ := os.ReadFile(path); bytes.Contains(b, []byte("outputs.result")) {
+			t.Errorf("%s refers to a step's outputs.result", path)
+		}
+	}
+	iterated := 0
+	for _, wt := range o.templates {
+		templates := map[string]wfv1.Template{}
+		for _, tmpl := range wt.Spec.Templates {
+			templates[tmpl.Name] = tmpl
+		}
+		tasks := map[string]wfv1.DAGTask{}
+		for _, task := range templates[mainTemplate].DAG.Tasks {
+			tasks[task.Name] = task
+		}
+		for _, task := range tasks {
+			if task.WithParam == "" {
+				continue
+			}
+			iterated++
+			ref, ok := strings.CutPrefix(task.WithParam, "{{tasks.")
+			ref, ok2 := strings.CutSuffix(ref, "}}")
+			list, asset, ok3 := strings.Cut(ref, ".outputs.parameters.")
+			if !ok || !ok2 || !ok3 {
+				t.Errorf("%s/%s iterates over %s", wt.Name, task.Name, task.WithParam)
+				continue
+			}
+			listT := templates[tasks[list].Template]
+			args := strings.Join(listT.Container.Args, " ")
+			if listT.Name != listTemplate || !strings.Contains(args, fmt.Sprintf("ready --after {{inputs.parameters.after}} --limit %d --outputs %s", pipeline.PageLimit, outputsDir)) {
+				t.Errorf("%s/%s: list task %s runs %q", wt.Name, task.Name, list, args)
+			}
+			if task.Template != submitName(&pipeline.Asset{Name: asset}) || task.Depends != list+".Succeeded" {
+				t.Errorf("%s/%s submits %s's keys with %s", wt.Name, task.Name, asset, task.Template)
+			}
+			var declared bool
+			for _, out := range listT.Outputs.Parameters {
+				declared = declared || (out.Name == asset && out.ValueFrom.Path == outputsDir+"/"+asset && out.ValueFrom.Default.String() == "[]")
+			}
+			if !declared {
+				t.Errorf("%s/%s: %s declares no output %s", wt.Name, task.Name, list, asset)
+			}
+		}
+	}
+	// The reconcile submits boxes and fields, each asset template fields.
+	if iterated != 4 {
+		t.Errorf("%d tasks iterate over a list, want 4", iterated)
 	}
 }
 
@@ -470,8 +563,8 @@ func TestFieldDAG(t *testing.T) {
 			t.Errorf("not-ready ignores %s", check)
 		}
 	}
-	if tasks["release-field"].Depends != "process.Succeeded" || tasks["submit-field"].WithParam != "{{tasks.release-field.outputs.result}}" {
-		t.Errorf("release: %+v / %+v", tasks["release-field"], tasks["submit-field"])
+	if tasks[releaseTask].Depends != "process.Succeeded" || tasks["submit-field"].WithParam != "{{tasks.release.outputs.parameters.field}}" {
+		t.Errorf("release: %+v / %+v", tasks[releaseTask], tasks["submit-field"])
 	}
 	if wt.Spec.Arguments.Parameters[0].Name != "key" || wt.Spec.Arguments.Parameters[0].Description.String() == "" {
 		t.Error("parameter key has no description")

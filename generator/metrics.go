@@ -2,6 +2,7 @@ package generator
 
 import (
 	"encoding/json"
+	"fmt"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
@@ -85,15 +86,17 @@ func labelsOf(kv ...string) []*wfv1.MetricLabel {
 }
 
 // processMetrics counts a process step by result and, when it succeeds,
-// records its duration and records. Exit code 2 is invalid input: the file
-// was quarantined.
+// records its duration and records. A run that did not succeed is
+// quarantined when its state output says so (the file is invalid), failed
+// otherwise: the exit code alone cannot tell, since ExitPermanent also
+// means out of range or no such input.
 func processMetrics(a *pipeline.Asset) *wfv1.Metrics {
 	var ms []*wfv1.Prometheus
 	if has(a, pipeline.MetricRuns) {
 		for _, r := range []struct{ result, when string }{
-			{"processed", "{{status}} == Succeeded"},
-			{"quarantined", "{{status}} != Succeeded && {{exitCode}} == 2"},
-			{"failed", "{{status}} != Succeeded && {{exitCode}} != 2"},
+			{"processed", succeeded},
+			{string(rules.Quarantined), notSucceededWithState("==", rules.Quarantined)},
+			{string(rules.Failed), notSucceededWithState("!=", rules.Quarantined)},
 		} {
 			ms = append(ms, &wfv1.Prometheus{
 				Name: RunsMetric.Name, Help: RunsMetric.Help, When: r.when,
@@ -108,16 +111,16 @@ func processMetrics(a *pipeline.Asset) *wfv1.Metrics {
 			buckets = append(buckets, wfv1.Amount{Value: json.Number(formatFloat(b))})
 		}
 		ms = append(ms, &wfv1.Prometheus{
-			Name: DurationMetric.Name, Help: DurationMetric.Help, When: "{{status}} == Succeeded",
+			Name: DurationMetric.Name, Help: DurationMetric.Help, When: succeeded,
 			Labels:    labelsOf("asset", a.Name),
 			Histogram: &wfv1.Histogram{Value: "{{duration}}", Buckets: buckets},
 		})
 	}
 	if has(a, pipeline.MetricRecords) {
 		ms = append(ms, &wfv1.Prometheus{
-			Name: RecordsMetric.Name, Help: RecordsMetric.Help, When: "{{status}} == Succeeded",
+			Name: RecordsMetric.Name, Help: RecordsMetric.Help, When: succeeded,
 			Labels:  labelsOf("asset", a.Name),
-			Counter: &wfv1.Counter{Value: "{{outputs.parameters.records}}"},
+			Counter: &wfv1.Counter{Value: outputOr("records", "0")},
 		})
 	}
 	if len(ms) == 0 {
@@ -133,8 +136,8 @@ func notReadyMetrics(a *pipeline.Asset) *wfv1.Metrics {
 		return nil
 	}
 	return &wfv1.Metrics{Prometheus: []*wfv1.Prometheus{{
-		Name: RunsMetric.Name, Help: RunsMetric.Help, When: "{{status}} == Succeeded",
-		Labels:  labelsOf("asset", a.Name, "result", "{{outputs.parameters.state}}"),
+		Name: RunsMetric.Name, Help: RunsMetric.Help, When: succeeded,
+		Labels:  labelsOf("asset", a.Name, "result", outputOr(stateOutput, "")),
 		Counter: &wfv1.Counter{Value: "1"},
 	}}}
 }
@@ -160,15 +163,15 @@ func statusMetrics(p *pipeline.Pipeline) *wfv1.Metrics {
 	var ms []*wfv1.Prometheus
 	for _, s := range rules.States {
 		ms = append(ms, &wfv1.Prometheus{
-			Name: FilesMetric.Name, Help: FilesMetric.Help, When: "{{status}} == Succeeded",
+			Name: FilesMetric.Name, Help: FilesMetric.Help, When: succeeded,
 			Labels: labelsOf("state", string(s)),
-			Gauge:  &wfv1.Gauge{Value: "{{outputs.parameters." + string(s) + "}}", Realtime: ptr(false)},
+			Gauge:  &wfv1.Gauge{Value: outputOr(string(s), "0"), Realtime: ptr(false)},
 		})
 	}
 	ms = append(ms, &wfv1.Prometheus{
-		Name: OldestWaitingMetric.Name, Help: OldestWaitingMetric.Help, When: "{{status}} == Succeeded",
+		Name: OldestWaitingMetric.Name, Help: OldestWaitingMetric.Help, When: succeeded,
 		Labels: labelsOf(),
-		Gauge:  &wfv1.Gauge{Value: "{{outputs.parameters." + oldestWaitingOutput + "}}", Realtime: ptr(false)},
+		Gauge:  &wfv1.Gauge{Value: outputOr(oldestWaitingOutput, "0"), Realtime: ptr(false)},
 	})
 	for _, a := range p.Assets {
 		ms = append(ms, zeroCounters(a)...)
@@ -195,6 +198,32 @@ func zeroCounters(a *pipeline.Asset) []*wfv1.Prometheus {
 		})
 	}
 	return ms
+}
+
+// succeeded is a metric's condition that the step succeeded.
+var succeeded = fmt.Sprintf("{{status}} == %s", wfv1.NodeSucceeded)
+
+// notSucceededWithState is a metric's condition that the step did not
+// succeed and its state output compares to state by op (== or !=). A pod
+// that was lost has no state output: that is a failure.
+func notSucceededWithState(op string, state rules.State) string {
+	return fmt.Sprintf("{{=status != %q && %s %s %q}}", wfv1.NodeSucceeded, outputExpr(stateOutput), op, state)
+}
+
+// outputOr is a metric's reference to the step's output parameter name,
+// fallback when the step has no outputs. Every metric reads outputs this
+// way: a pod that was lost (deleted, evicted, its node gone) reports none,
+// and a plain {{outputs.parameters.NAME}} left unresolved makes Argo drop
+// the metric and mark the workflow with a MetricsError, even for a metric
+// whose condition would not hold.
+func outputOr(name, fallback string) string {
+	return fmt.Sprintf("{{=%s ?? %q}}", outputExpr(name), fallback)
+}
+
+// outputExpr is an Argo expression for an output parameter, nil when the
+// step has none; names may hold '-' (out-of-range), hence the index.
+func outputExpr(name string) string {
+	return fmt.Sprintf("$env?.outputs?.parameters?.[%q]", name)
 }
 
 func formatFloat(f float64) string {

@@ -386,7 +386,9 @@ func TestPrometheusScrapes(t *testing.T) {
 // outputs.* through, and a misspelt one would only fail at run time, with
 // the metric lost.
 func TestMetricsReadDeclaredOutputs(t *testing.T) {
-	ref := regexp.MustCompile(`\{\{\s*outputs\.parameters\.([^}\s]+)\s*\}\}`)
+	// {{outputs.parameters.NAME}} or, in an expression, outputs?.parameters?.["NAME"].
+	ref := regexp.MustCompile(`\{\{\s*outputs\.parameters\.([^}\s]+)\s*\}\}|outputs\?\.parameters\?\.\["([^"]+)"\]`)
+	reads := 0
 	gauges := 0
 	for name, wt := range decodeAll(t).templates {
 		for _, tmpl := range wt.Spec.Templates {
@@ -403,8 +405,9 @@ func TestMetricsReadDeclaredOutputs(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, r := range ref.FindAllStringSubmatch(string(b), -1) {
-					if !slices.Contains(declared, r[1]) {
-						t.Errorf("%s/%s: metric %s reads outputs.parameters.%s, which the template does not declare (%v)", name, tmpl.Name, m.Name, r[1], declared)
+					reads++
+					if out := r[1] + r[2]; !slices.Contains(declared, out) {
+						t.Errorf("%s/%s: metric %s reads outputs.parameters.%s, which the template does not declare (%v)", name, tmpl.Name, m.Name, out, declared)
 					}
 				}
 				if m.Gauge != nil {
@@ -415,5 +418,8 @@ func TestMetricsReadDeclaredOutputs(t *testing.T) {
 	}
 	if gauges != len(rules.States)+1 {
 		t.Errorf("%d gauges, want one per state and the oldest waiting age", gauges)
+	}
+	if reads < gauges {
+		t.Errorf("found %d reads of outputs in metrics, fewer than the %d gauges: the pattern misses them", reads, gauges)
 	}
 }

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"fmt"
+
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -8,32 +10,29 @@ import (
 	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
-// reconcileTemplate lists every ready input of every asset and submits a
-// Workflow for each: the safety net for notifications that never arrived
-// (MinIO does not replay what it sent while no one listened). Beside that,
-// its status task reports the inputs by state as gauges.
+// reconcileTemplate lists one page of the ready inputs of every asset, in
+// run order (boxes first, then fields by date), and submits a Workflow for
+// each: the safety net for notifications that never arrived (MinIO does
+// not replay what it sent while no one listened). A backlog larger than a
+// page drains over successive runs. Beside that, its status task reports
+// the inputs by state as gauges, the backlog among them.
 func reconcileTemplate(c Config, p *pipeline.Pipeline) (*wfv1.WorkflowTemplate, error) {
 	wt := &wfv1.WorkflowTemplate{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "WorkflowTemplate"},
 		ObjectMeta: objectMeta(c, reconcileName, "Reconcile",
-			"Lists every input that can run now and starts a workflow for each: catches uploads whose notification was lost."),
+			fmt.Sprintf("Lists the inputs that can run now, boxes first, then fields by date, and starts a workflow for each, at most %d a run: catches uploads whose notification was lost and drains a backlog.", c.ReconcileLimit)),
 	}
 	spec := &wt.Spec
 	workflowDefaults(spec)
 	spec.Entrypoint = mainTemplate
 	spec.Synchronization = &wfv1.Synchronization{Mutexes: []*wfv1.Mutex{{Name: reconcileName}}}
-	var dag []wfv1.DAGTask
-	var templates []wfv1.Template
-	for _, a := range p.Assets {
-		list, submit := releaseTasks(a, "ready-"+a.Name, "")
-		dag = append(dag, list, submit)
-		t, err := submitTemplate(c, a)
-		if err != nil {
-			return nil, err
-		}
-		templates = append(templates, t)
+	list, dag := pageTasks(p.Assets, readyTask, "")
+	dag = append([]wfv1.DAGTask{list}, dag...)
+	templates, err := submitTemplates(c, p.Assets)
+	if err != nil {
+		return nil, err
 	}
-	listT, err := listTemplateFor(c, p.Assets[0])
+	listT, err := listTemplateFor(c, p.Assets[0], p.Assets)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +44,9 @@ func reconcileTemplate(c Config, p *pipeline.Pipeline) (*wfv1.WorkflowTemplate, 
 	spec.Templates = append([]wfv1.Template{{Name: mainTemplate, DAG: &wfv1.DAGTemplate{Tasks: dag}}, listT, statusT}, templates...)
 	return wt, nil
 }
+
+// readyTask lists the reconcile's page.
+const readyTask = "ready"
 
 // statusTemplate counts the inputs by state for the gauges on it (see
 // statusMetrics): the only place that sees every input, so the only one

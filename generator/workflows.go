@@ -3,6 +3,7 @@ package generator
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
+	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
 // Template and task names inside the rendered WorkflowTemplates.
@@ -19,24 +21,39 @@ const (
 	notReadyTemplate = "not-ready"
 	processTemplate  = "process"
 	listTemplate     = "list-ready"
+	releaseTask      = "release"
 	reconcileName    = "fieldflow-reconcile"
 )
+
+// stateOutput is the output parameter of check, not-ready and process
+// that holds the input's state (rules.State) as the step left it.
+const stateOutput = "state"
 
 // keyRef is how steps refer to the input key.
 const keyRef = "{{workflow.parameters." + keyParam + "}}"
 
-// retryOnExit1 retries only what fieldflow says is worth retrying: exit
-// code 1. Exit code 2 (invalid input, out of range) fails at once.
-const retryOnExit1 = `asInt(lastRetry.exitCode) == 1`
+// RetryExpression is every step's retry condition: retry any failure but
+// ExitPermanent, which retrying cannot help (invalid input, out of range,
+// no such input). A retryable error (ExitRetry), a crash (ExitCrash), an
+// OOM kill (137) and a pod lost with no exit code all retry, up to the
+// limit.
+//
+// Argo's lastRetry.exitCode is a string, and "-1" when the pod ended
+// without one (deleted, evicted, its node gone): see
+// buildRetryStrategyLocalScope in argo-workflows'
+// workflow/controller/operator.go. So it is compared as a string: asInt
+// would turn a malformed value into an evaluation error instead of a retry.
+var RetryExpression = fmt.Sprintf("lastRetry.exitCode != %q", strconv.Itoa(pipeline.ExitPermanent))
 
 // assetTemplate renders the WorkflowTemplate that runs one input of a.
 //
 // Its DAG has one task per dependency check, each showing in the UI whether
 // it holds and why; process runs only when all hold, not-ready reports the
 // state (waiting, out of range) otherwise, and the workflow succeeds either
-// way. After a successful process, a release task per asset kind that may
-// have waited for this one lists what is now ready and submits a Workflow
-// for each.
+// way. After a successful process, the release task lists one page of
+// what finishing this input made ready, and a submit task per asset kind
+// that may have waited for it creates a Workflow for each of its keys.
+// What does not fit in the page is left to the reconcile sweep.
 func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.WorkflowTemplate, error) {
 	wt := &wfv1.WorkflowTemplate{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "WorkflowTemplate"},
@@ -56,7 +73,7 @@ func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.Wor
 	}}}
 
 	var dag []wfv1.DAGTask
-	var conds, deps []string
+	var holds, fails, deps []string
 	for _, chk := range a.Checks {
 		dag = append(dag, wfv1.DAGTask{
 			Name:      chk.Name,
@@ -64,35 +81,32 @@ func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.Wor
 			Arguments: wfv1.Arguments{Parameters: []wfv1.Parameter{{Name: "check", Value: wfv1.AnyStringPtr(chk.Name)}}},
 		})
 		deps = append(deps, chk.Name+".Succeeded")
-		conds = append(conds, fmt.Sprintf("{{tasks.%s.outputs.parameters.ready}} == true", chk.Name))
+		holds = append(holds, checkReady(chk, "=="))
+		fails = append(fails, checkReady(chk, "!="))
 	}
 	process := wfv1.DAGTask{Name: processTemplate, Template: processTemplate}
 	if len(a.Checks) > 0 {
 		process.Depends = strings.Join(deps, " && ")
-		process.When = strings.Join(conds, " && ")
-		var notConds []string
-		for _, cond := range conds {
-			notConds = append(notConds, strings.Replace(cond, "== true", "!= true", 1))
-		}
+		process.When = strings.Join(holds, " && ")
 		dag = append(dag, wfv1.DAGTask{
 			Name:     notReadyTemplate,
 			Template: notReadyTemplate,
 			Depends:  process.Depends,
-			When:     strings.Join(notConds, " || "),
+			When:     strings.Join(fails, " || "),
 		})
 	}
 	dag = append(dag, process)
 
-	templates := []wfv1.Template{}
-	for _, released := range p.Releases(a) {
-		list, submit := releaseTasks(released, "release-"+released.Name, keyRef)
+	released := p.Releases(a)
+	var templates []wfv1.Template
+	if len(released) > 0 {
+		list, submits := pageTasks(released, releaseTask, keyRef)
 		list.Depends = processTemplate + ".Succeeded"
-		dag = append(dag, list, submit)
-		t, err := submitTemplate(c, released)
-		if err != nil {
+		dag = append(append(dag, list), submits...)
+		var err error
+		if templates, err = submitTemplates(c, released); err != nil {
 			return nil, err
 		}
-		templates = append(templates, t)
 	}
 
 	main := wfv1.Template{Name: mainTemplate, DAG: &wfv1.DAGTemplate{Tasks: dag}}
@@ -112,38 +126,49 @@ func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.Wor
 		}
 		spec.Templates = append(spec.Templates, checkT, notReadyT)
 	}
-	listT, err := listTemplateFor(c, a)
-	if err != nil {
-		return nil, err
-	}
-	if len(p.Releases(a)) > 0 {
+	if len(released) > 0 {
+		listT, err := listTemplateFor(c, a, released)
+		if err != nil {
+			return nil, err
+		}
 		spec.Templates = append(spec.Templates, listT)
 	}
 	return wt, nil
 }
 
-// releaseTasks lists the ready inputs of asset released (those the input
-// after released, or all when after is empty) and submits a Workflow for each.
-func releaseTasks(released *pipeline.Asset, listName, after string) (list, submit wfv1.DAGTask) {
-	list = wfv1.DAGTask{
-		Name:     listName,
-		Template: listTemplate,
-		Arguments: wfv1.Arguments{Parameters: []wfv1.Parameter{
-			{Name: "asset", Value: wfv1.AnyStringPtr(released.Name)},
-			{Name: "after", Value: wfv1.AnyStringPtr(after)},
-		}},
-	}
-	submit = wfv1.DAGTask{
-		Name:      "submit-" + released.Name,
-		Template:  "submit-" + released.Name,
-		Depends:   listName + ".Succeeded",
-		WithParam: "{{tasks." + listName + ".outputs.result}}",
-		Arguments: wfv1.Arguments{Parameters: []wfv1.Parameter{
-			{Name: keyParam, Value: wfv1.AnyStringPtr("{{item}}")},
-		}},
-	}
-	return list, submit
+// checkReady compares chk's ready output with true by op (== or !=), as a
+// DAG task's when.
+func checkReady(chk pipeline.Check, op string) string {
+	return fmt.Sprintf("{{tasks.%s.outputs.parameters.ready}} %s true", chk.Name, op)
 }
+
+// pageTasks lists one page of ready inputs (those the input after
+// released, or all when after is empty) and, for each asset kind in
+// assets, submits a Workflow per key of that kind in the page. The page
+// goes from one task to the next through output parameters, one per
+// asset kind, together never more than pipeline.PageBytes: Argo cuts a
+// step's output past 256 kB.
+func pageTasks(assets []*pipeline.Asset, listName, after string) (list wfv1.DAGTask, submits []wfv1.DAGTask) {
+	list = wfv1.DAGTask{
+		Name:      listName,
+		Template:  listTemplate,
+		Arguments: wfv1.Arguments{Parameters: []wfv1.Parameter{{Name: "after", Value: wfv1.AnyStringPtr(after)}}},
+	}
+	for _, a := range assets {
+		submits = append(submits, wfv1.DAGTask{
+			Name:      submitName(a),
+			Template:  submitName(a),
+			Depends:   listName + ".Succeeded",
+			WithParam: "{{tasks." + listName + ".outputs.parameters." + a.Name + "}}",
+			Arguments: wfv1.Arguments{Parameters: []wfv1.Parameter{
+				{Name: keyParam, Value: wfv1.AnyStringPtr("{{item}}")},
+			}},
+		})
+	}
+	return list, submits
+}
+
+func submitName(a *pipeline.Asset) string { return "submit-" + a.Name }
 
 func checkTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
 	ctr, err := container(c, lightProfile(a), "check", "--key", keyRef, "--check", "{{inputs.parameters.check}}", "--outputs", outputsDir)
@@ -153,7 +178,7 @@ func checkTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
 	return wfv1.Template{
 		Name:          checkTemplate,
 		Inputs:        wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "check"}}},
-		Outputs:       wfv1.Outputs{Parameters: outputParams("ready", "false", "reason", "", "state", "")},
+		Outputs:       wfv1.Outputs{Parameters: outputParams("ready", "false", "reason", "", stateOutput, "")},
 		Container:     ctr,
 		RetryStrategy: retry(a.Retry),
 	}, nil
@@ -166,7 +191,7 @@ func notReadyTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
 	}
 	return wfv1.Template{
 		Name:          notReadyTemplate,
-		Outputs:       wfv1.Outputs{Parameters: outputParams("state", "", "reason", "")},
+		Outputs:       wfv1.Outputs{Parameters: outputParams(stateOutput, "", "reason", "")},
 		Container:     ctr,
 		RetryStrategy: retry(a.Retry),
 		Metrics:       notReadyMetrics(a),
@@ -181,7 +206,7 @@ func processTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
 	return wfv1.Template{
 		Name: processTemplate,
 		Outputs: wfv1.Outputs{Parameters: outputParams(
-			"state", "failed", "records", "0", "bytes", "0", "seconds", "0", "output_key", "", "reason", "")},
+			stateOutput, string(rules.Failed), "records", "0", "bytes", "0", "seconds", "0", "output_key", "", "reason", "")},
 		Container:     ctr,
 		NodeSelector:  nodeSelector(c, a.Profile),
 		RetryStrategy: retry(a.Retry),
@@ -189,17 +214,28 @@ func processTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
 	}, nil
 }
 
-// listTemplateFor prints the ready keys of one asset kind as a JSON array,
-// all of them or those released by the input named in "after"; Argo reads
-// it as the step's result.
-func listTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
-	ctr, err := container(c, lightProfile(a), "ready", "--asset", "{{inputs.parameters.asset}}", "--after", "{{inputs.parameters.after}}")
+// listTemplateFor lists one page of ready inputs, all of them or those
+// released by the input named in "after": at most c.ReconcileLimit, in run
+// order (pipeline.Page). Each asset kind of listed gets its share of the
+// page as an output parameter named after it, a JSON array for withParam.
+// It runs with a's light profile and retries.
+func listTemplateFor(c Config, a *pipeline.Asset, listed []*pipeline.Asset) (wfv1.Template, error) {
+	if c.ReconcileLimit < 1 { // 0 would be `ready --limit 0`: no bound at all
+		return wfv1.Template{}, fmt.Errorf("reconcileLimit %d: want at least 1", c.ReconcileLimit)
+	}
+	ctr, err := container(c, lightProfile(a), "ready", "--after", "{{inputs.parameters.after}}",
+		"--limit", strconv.Itoa(c.ReconcileLimit), "--outputs", outputsDir)
 	if err != nil {
 		return wfv1.Template{}, err
 	}
+	var outputs []string
+	for _, l := range listed {
+		outputs = append(outputs, l.Name, "[]")
+	}
 	return wfv1.Template{
 		Name:          listTemplate,
-		Inputs:        wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "asset"}, {Name: "after", Default: wfv1.AnyStringPtr("")}}},
+		Inputs:        wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "after", Default: wfv1.AnyStringPtr("")}}},
+		Outputs:       wfv1.Outputs{Parameters: outputParams(outputs...)},
 		Container:     ctr,
 		RetryStrategy: retry(a.Retry),
 	}, nil
@@ -228,13 +264,26 @@ func retry(r pipeline.Retry) *wfv1.RetryStrategy {
 	return &wfv1.RetryStrategy{
 		Limit:       ptr(intstr.FromInt32(int32(r.Attempts - 1))), // the first run is not a retry
 		RetryPolicy: wfv1.RetryPolicyAlways,
-		Expression:  retryOnExit1,
+		Expression:  RetryExpression,
 		Backoff: &wfv1.Backoff{
 			Duration: r.Backoff.String(),
 			Factor:   ptr(intstr.FromInt32(int32(r.Factor))),
 			Cap:      r.MaxBackoff.String(),
 		},
 	}
+}
+
+// submitTemplates are the submit templates of assets, in order.
+func submitTemplates(c Config, assets []*pipeline.Asset) ([]wfv1.Template, error) {
+	var out []wfv1.Template
+	for _, a := range assets {
+		t, err := submitTemplate(c, a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // submitTemplate creates one Workflow of a's template for the key it gets.
@@ -244,7 +293,7 @@ func submitTemplate(c Config, a *pipeline.Asset) (wfv1.Template, error) {
 		return wfv1.Template{}, err
 	}
 	return wfv1.Template{
-		Name:     "submit-" + a.Name,
+		Name:     submitName(a),
 		Inputs:   wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: keyParam}}},
 		Resource: &wfv1.ResourceTemplate{Action: "create", Manifest: manifest},
 	}, nil

@@ -2,10 +2,14 @@
 // run on the same file in the same run: cat (the I/O floor), cat followed
 // by sync (the floor for a durable write, which fieldflow does), and jq (what
 // a user would do by hand). It prints throughput, ratios and peak RSS. With
-// --local it also times a small upload to its output through the local
-// Argo engine on MinIO, against `fieldflow process` by hand.
+// --minio it also measures the commands that read a whole store (ready,
+// ready --limit, status) and one check on a MinIO bucket holding a backlog
+// of 20,000 inputs, against listings with the SDK. With --local it also
+// times a small upload to its output through the local Argo engine on
+// MinIO, against `fieldflow process` by hand.
 //
 //	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow
+//	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow --minio .cache/minio-*/minio --cases backlog
 package main
 
 import (
@@ -41,12 +45,28 @@ func main() {
 	reps := flag.Int("reps", 3, "runs of each fast command; the best is kept")
 	sizes := flag.String("sizes", "16,256", "input sizes in MiB")
 	local := flag.String("local", "", "fieldflow-local binary: also measure upload-to-output latency through Argo on MinIO")
-	minio := flag.String("minio", "", "MinIO server binary for the latency measure")
+	minio := flag.String("minio", "", "MinIO server binary for the backlog and latency measures")
 	uploads := flag.Int("uploads", 5, "uploads timed for the latency measure")
+	cases := flag.String("cases", "process,backlog,latency", "which measures to run (backlog needs --minio, latency --local and --minio)")
+	shape := backlogShape{}
+	flag.IntVar(&shape.boxes, "backlog-boxes", 500, "backlog: bounding boxes")
+	flag.IntVar(&shape.dates, "backlog-dates", 13, "backlog: dates of field files per box")
+	flag.IntVar(&shape.perDate, "backlog-per-date", 3, "backlog: field files per box and date (late uploads)")
 	flag.Parse()
-	err := run(*fieldflow, *reps, *sizes)
-	if err == nil && *local != "" {
-		err = latency(context.Background(), *fieldflow, *local, *minio, *uploads)
+	selected := map[string]bool{}
+	for _, c := range strings.Split(*cases, ",") {
+		selected[strings.TrimSpace(c)] = true
+	}
+	ctx := context.Background()
+	var err error
+	if selected["process"] {
+		err = run(*fieldflow, *reps, *sizes)
+	}
+	if err == nil && selected["backlog"] && *minio != "" {
+		err = backlog(ctx, *fieldflow, *minio, shape, *reps)
+	}
+	if err == nil && selected["latency"] && *local != "" {
+		err = latency(ctx, *fieldflow, *local, *minio, *uploads)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fieldflow-bench:", err)

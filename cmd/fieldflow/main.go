@@ -1,8 +1,10 @@
 // Command fieldflow processes irrigation data files: one subcommand a job,
 // each a stable contract for scripts and for the Argo templates that call it.
 //
-// Exit codes: 0 success, 1 an error worth retrying, 2 an error that will
-// happen again (invalid input, a key that is no input, bad usage).
+// Exit codes are pipeline's (processor/pipeline/exit.go): ExitOK, ExitRetry
+// for an error worth retrying, ExitPermanent for one that will happen again
+// (invalid input, a key that is no input, bad usage) and ExitCrash for a
+// panic.
 package main
 
 import (
@@ -10,9 +12,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/fieldflow/fieldflow/processor"
@@ -30,9 +34,32 @@ var commands = []command{sampleCmd, processCmd, checkCmd, readyCmd, statusCmd, r
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()})))
-	os.Exit(exitCode(run(ctx, os.Args[1:])))
+	code := exitCode(os.Stderr, recovered(func() error { return run(ctx, os.Args[1:]) }))
+	stop()
+	os.Exit(code)
+}
+
+// crash is a panic of the subcommand, recovered with its stack.
+type crash struct {
+	value any
+	stack []byte
+}
+
+func (c crash) Error() string { return fmt.Sprintf("panic: %v\n\n%s", c.value, c.stack) }
+
+// recovered runs f and turns a panic on this goroutine into a crash, so
+// that a crash exits with ExitCrash because fieldflow says so, not because
+// Go's runtime happens to use the same number. A panic on another
+// goroutine still ends the process with Go's exit code 2, which is
+// ExitCrash too.
+func recovered(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = crash{value: v, stack: debug.Stack()}
+		}
+	}()
+	return f()
 }
 
 func run(ctx context.Context, args []string) error {
@@ -73,7 +100,8 @@ func usage() {
 	fmt.Fprintln(os.Stderr, "S3 credentials and endpoint from the standard AWS variables.")
 }
 
-// usageErr is a mistake in the command line: exit 2, like invalid input.
+// usageErr is a mistake in the command line: ExitPermanent, like invalid
+// input.
 type usageErr string
 
 func (e usageErr) Error() string        { return string(e) }
@@ -81,16 +109,21 @@ func (e usageErr) Is(target error) bool { return target == processor.ErrPermanen
 
 func usageError(msg string) error { return usageErr(msg) }
 
-func exitCode(err error) int {
+// exitCode reports err on stderr and maps it to the exit code Argo's retry
+// expression and metrics read.
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return pipeline.ExitOK
+	}
+	fmt.Fprintln(stderr, "fieldflow:", err)
+	var c crash
 	switch {
-	case err == nil:
-		return 0
+	case errors.As(err, &c):
+		return pipeline.ExitCrash
 	case errors.Is(err, processor.ErrPermanent):
-		fmt.Fprintln(os.Stderr, "fieldflow:", err)
-		return 2
+		return pipeline.ExitPermanent
 	default:
-		fmt.Fprintln(os.Stderr, "fieldflow:", err)
-		return 1
+		return pipeline.ExitRetry
 	}
 }
 

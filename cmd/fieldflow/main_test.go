@@ -4,14 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/fieldflow/fieldflow/processor"
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/sample"
 	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
 )
@@ -97,15 +103,15 @@ func TestProcessExitCodes(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"field before its box", []string{"process", "--key", orphan}, 1, "is not ready: waiting for bounding box boxes/input/bounding_box_" + other + ".jsonl (not uploaded yet)"},
-		{"no such input", []string{"process", "--key", "boxes/input/bounding_box_" + other + ".jsonl"}, 2, "no such input"},
-		{"not an input", []string{"process", "--key", "fields/input/notes.txt"}, 2, "not an input"},
-		{"escaping key", []string{"process", "--key", "../../etc/passwd"}, 2, `".." segment`},
-		{"no key", []string{"process"}, 2, "--key is required"},
-		{"no store", []string{"process", "--key", field, "--store", ""}, 2, "no store"},
-		{"bad flag", []string{"process", "--nope"}, 2, "flag provided but not defined"},
-		{"unknown subcommand", []string{"frobnicate"}, 2, `unknown subcommand "frobnicate"`},
-		{"invalid file", []string{"process", "--key", bad, "--result-file", resultFile}, 2, bad + " is invalid: 1 of 2 lines invalid, first line 2: json: unterminated string"},
+		{"field before its box", []string{"process", "--key", orphan}, pipeline.ExitRetry, "is not ready: waiting for bounding box boxes/input/bounding_box_" + other + ".jsonl (not uploaded yet)"},
+		{"no such input", []string{"process", "--key", "boxes/input/bounding_box_" + other + ".jsonl"}, pipeline.ExitPermanent, "no such input"},
+		{"not an input", []string{"process", "--key", "fields/input/notes.txt"}, pipeline.ExitPermanent, "not an input"},
+		{"escaping key", []string{"process", "--key", "../../etc/passwd"}, pipeline.ExitPermanent, `".." segment`},
+		{"no key", []string{"process"}, pipeline.ExitPermanent, "--key is required"},
+		{"no store", []string{"process", "--key", field, "--store", ""}, pipeline.ExitPermanent, "no store"},
+		{"bad flag", []string{"process", "--nope"}, pipeline.ExitPermanent, "flag provided but not defined"},
+		{"unknown subcommand", []string{"frobnicate"}, pipeline.ExitPermanent, `unknown subcommand "frobnicate"`},
+		{"invalid file", []string{"process", "--key", bad, "--result-file", resultFile}, pipeline.ExitPermanent, bad + " is invalid: 1 of 2 lines invalid, first line 2: json: unterminated string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append(tc.args, "--store", dir)
@@ -122,8 +128,8 @@ func TestProcessExitCodes(t *testing.T) {
 			}
 		})
 	}
-	// Again: still exit 2, from the report, without reading the file again.
-	if r := fieldflow(t, nil, "process", "--key", bad, "--store", dir); r.code != 2 || !strings.Contains(r.stderr, "is quarantined: 1 of 2 lines invalid") {
+	// Again: still ExitPermanent, from the report, without reading the file again.
+	if r := fieldflow(t, nil, "process", "--key", bad, "--store", dir); r.code != pipeline.ExitPermanent || !strings.Contains(r.stderr, "is quarantined: 1 of 2 lines invalid") {
 		t.Errorf("second run of an invalid file: exit %d %s", r.code, r.stderr)
 	}
 	var quarantined map[string]any
@@ -292,4 +298,116 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// TestExitCode maps what a subcommand returns, or how it panics, to the
+// exit code and what stderr says.
+func TestExitCode(t *testing.T) {
+	invalid := errors.New("bad line")
+	for _, tc := range []struct {
+		name   string
+		run    func() error
+		code   int
+		stderr []string // each must appear
+	}{
+		{"ok", func() error { return nil }, pipeline.ExitOK, nil},
+		{"retryable", func() error { return fmt.Errorf("list: %w", io.ErrUnexpectedEOF) }, pipeline.ExitRetry, []string{"fieldflow: list: unexpected EOF"}},
+		{"permanent", func() error { return fmt.Errorf("key: %w", processor.ErrPermanent) }, pipeline.ExitPermanent, []string{"fieldflow: key: permanent"}},
+		{"usage", func() error { return usageError("--key is required") }, pipeline.ExitPermanent, []string{"fieldflow: --key is required"}},
+		{"panic", func() error { crashForTest(invalid); return nil }, pipeline.ExitCrash, []string{"fieldflow: panic: bad line", "goroutine ", "fieldflow.crashForTest("}},
+		{"runtime error", func() error { var m map[string]int; m["x"]++; return nil }, pipeline.ExitCrash, []string{"panic: assignment to entry in nil map", "fieldflow.TestExitCode"}},
+		{"panic(nil)", func() error { panic(nil) }, pipeline.ExitCrash, []string{"panic called with nil argument"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr strings.Builder
+			if got := exitCode(&stderr, recovered(tc.run)); got != tc.code {
+				t.Errorf("exit code %d, want %d", got, tc.code)
+			}
+			if tc.stderr == nil && stderr.Len() > 0 {
+				t.Errorf("stderr %q, want nothing", stderr.String())
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+//go:noinline
+func crashForTest(v any) { panic(v) }
+
+// TestReadyPage lists a page as the reconcile and release steps do: in run
+// order, at most --limit keys and no more than pipeline.PageBytes of JSON,
+// with each asset's share written for its submit step.
+func TestReadyPage(t *testing.T) {
+	dir := t.TempDir()
+	done, waiting := strings.Repeat("d", 32), strings.Repeat("0", 32)
+	write(t, dir, "boxes/input/bounding_box_"+done+".jsonl", rec(done))
+	if r := fieldflow(t, nil, "process", "--store", dir, "--key", "boxes/input/bounding_box_"+done+".jsonl"); r.code != pipeline.ExitOK {
+		t.Fatalf("process: %s", r.stderr)
+	}
+	boxKey := "boxes/input/bounding_box_" + waiting + ".jsonl"
+	write(t, dir, boxKey, rec(waiting))
+	// 600 fields of the processed box, long names (a disk allows 255
+	// bytes): 600 keys are about 170 kB of JSON, more than a page holds.
+	var fields []string
+	for i := range 600 {
+		key := fmt.Sprintf("fields/input/%s/fields_2025-06-02_%s%03d.jsonl", done, strings.Repeat("x", 220), i)
+		write(t, dir, key, rec(done))
+		fields = append(fields, key)
+	}
+	late := "fields/input/" + done + "/fields_2025-06-01_a.jsonl" // out of range: not ready
+	write(t, dir, late, rec(done))
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string // the page, or nil to check the byte bound
+	}{
+		{"all", nil, append([]string{boxKey}, fields...)},
+		{"limit", []string{"--limit", "3"}, []string{boxKey, fields[0], fields[1]}},
+		{"asset", []string{"--limit", "2", "--asset", "field"}, fields[:2]},
+		{"bytes", []string{"--limit", "1000"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outputs := t.TempDir()
+			r := fieldflow(t, nil, append([]string{"ready", "--store", dir, "--outputs", outputs}, tc.args...)...)
+			if r.code != pipeline.ExitOK {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			var page []string
+			if err := json.Unmarshal([]byte(r.stdout), &page); err != nil {
+				t.Fatal(err)
+			}
+			if tc.want != nil && !slices.Equal(page, tc.want) {
+				t.Errorf("page of %d keys, want %d: %.200q", len(page), len(tc.want), page)
+			}
+			if tc.want == nil {
+				n := len(strings.TrimSpace(r.stdout))
+				if n > pipeline.PageBytes || len(page) < 2 || !slices.Equal(page, append([]string{boxKey}, fields[:len(page)-1]...)) {
+					t.Errorf("%d keys in %d bytes: want the front of the run order in at most %d", len(page), n, pipeline.PageBytes)
+				}
+			}
+			// Each asset's share of the page, in page order.
+			var boxes, fs []string
+			readJSON(t, filepath.Join(outputs, "box"), &boxes)
+			readJSON(t, filepath.Join(outputs, "field"), &fs)
+			var wantBoxes, wantFields []string
+			for _, k := range page {
+				if strings.HasPrefix(k, "boxes/") {
+					wantBoxes = append(wantBoxes, k)
+				} else {
+					wantFields = append(wantFields, k)
+				}
+			}
+			if !slices.Equal(boxes, wantBoxes) || !slices.Equal(fs, wantFields) {
+				t.Errorf("outputs: %d boxes and %d fields, want %d and %d", len(boxes), len(fs), len(wantBoxes), len(wantFields))
+			}
+		})
+	}
+	if r := fieldflow(t, nil, "ready", "--store", dir, "--limit", "-1"); r.code != pipeline.ExitPermanent {
+		t.Errorf("--limit -1: exit %d", r.code)
+	}
 }

@@ -8,11 +8,13 @@ import (
 	"os"
 
 	"github.com/fieldflow/fieldflow/processor"
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
 var processCmd = command{
-	name:    "process",
-	summary: "process one input (exit 0 done, 1 retryable error, 2 invalid: quarantined)",
+	name: "process",
+	summary: fmt.Sprintf("process one input (exit %d done, %d retryable error, %d invalid: quarantined)",
+		pipeline.ExitOK, pipeline.ExitRetry, pipeline.ExitPermanent),
 	flags: func(fs *flag.FlagSet) func(context.Context) error {
 		storeURL := storeFlag(fs)
 		key := fs.String("key", "", "input key to process")

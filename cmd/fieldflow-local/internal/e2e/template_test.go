@@ -12,6 +12,9 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fieldflow/fieldflow/generator"
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
 // repoRoot holds templates/ and argo-events/.
@@ -21,9 +24,9 @@ const repoRoot = "../../../.."
 // template lets `process` run once the box is processed, without waiting
 // for the start-date and earlier-date checks, and retries sooner. Through
 // Argo, files the checks would have held back now reach `fieldflow
-// process` and fail: an out-of-range file exits 2 and is tried once; a
-// file behind a quarantined one exits 1 and is tried limit+1 times, as the
-// template's retry expression says. With the generated template both
+// process` and fail: an out-of-range file exits ExitPermanent and is tried
+// once; a file behind a quarantined one exits ExitRetry and is tried
+// limit+1 times, as the template's retry expression says. With the generated template both
 // Succeed with process skipped (TestSampleThroughArgo).
 func TestChangedTemplate(t *testing.T) {
 	local, fieldflow := binaries(t)
@@ -53,14 +56,15 @@ func TestChangedTemplate(t *testing.T) {
 		return len(triedProcess(w, behind)) > 0 && len(triedProcess(w, early)) > 0
 	})
 
-	for key, want := range map[string][]int{early: {2}, quarantined: {2}, behind: {1, 1, 1}} {
+	permanent, retry := pipeline.ExitPermanent, pipeline.ExitRetry
+	for key, want := range map[string][]int{early: {permanent}, quarantined: {permanent}, behind: {retry, retry, retry}} {
 		wfs := triedProcess(w, key)
 		if len(wfs) != 1 {
 			t.Errorf("%s: %d workflows ran process, want 1", key, len(wfs))
 			continue
 		}
 		if got := attempts(wfs[0], "process"); !slices.Equal(got, want) {
-			t.Errorf("%s: process exit codes %v, want %v (exit 1 retried up to the limit, exit 2 never)", key, got, want)
+			t.Errorf("%s: process exit codes %v, want %v (exit %d retried up to the limit, exit %d never)", key, got, want, retry, permanent)
 		}
 		if wfs[0].Status.Phase != wfv1.WorkflowFailed {
 			t.Errorf("%s: workflow %s %s, want Failed", key, wfs[0].Name, wfs[0].Status.Phase)
@@ -103,8 +107,8 @@ func changedManifests(t *testing.T) string {
 		}
 		if tmpl.Name == "process" {
 			rs := tmpl.RetryStrategy
-			if rs == nil || rs.Expression != "asInt(lastRetry.exitCode) == 1" {
-				t.Fatalf("the generated process template retries on %+v; this test expects exit code 1", rs)
+			if rs == nil || rs.Expression != generator.RetryExpression {
+				t.Fatalf("the generated process template retries on %+v; this test expects %s", rs, generator.RetryExpression)
 			}
 			limit := intstr.FromInt32(2)
 			factor := intstr.FromInt32(1)
