@@ -150,7 +150,7 @@ func sensor(c Config, p *pipeline.Pipeline, src source) (*ev.Sensor, error) {
 		}
 		s.Spec.Triggers = append(s.Spec.Triggers, ev.Trigger{
 			Template: &ev.TriggerTemplate{
-				Name:       templateName(a),
+				Name:       a.TemplateName(),
 				Conditions: a.Name,
 				K8s: &ev.StandardK8STrigger{
 					Operation: ev.Create,

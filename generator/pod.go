@@ -33,8 +33,6 @@ const (
 	descriptionAnnotation = "workflows.argoproj.io/description"
 )
 
-func templateName(a *pipeline.Asset) string { return "fieldflow-" + a.Name }
-
 func objectMeta(c Config, name, title, description string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name:      name,

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"github.com/fieldflow/fieldflow/processor/rules"
 	"time"
 )
 
@@ -160,7 +161,11 @@ func alertRules() RuleFile {
 		{Name: "fieldflow", Rules: []AlertRule{
 			alert("FieldflowRunFailed", increased("failed"), 0, "warning",
 				"fieldflow {{ $labels.asset }} runs failed in {{ $labels.namespace }}",
-				"A process step failed after its retries for a reason other than invalid input (the store unreachable, a pod killed). `fieldflow status` lists the failed files; the next reconcile runs them again."),
+				"A process step failed for a reason other than invalid input (the store unreachable, a cut or stalled read, a pod killed). Each attempt is counted in the store; the reconcile runs the file again after its backoff until its attempts run out. `fieldflow status` shows each file's attempts and last error."),
+			alert("FieldflowInputGaveUp",
+				fmt.Sprintf(`max by (namespace) (%s{state=%q}) > 0`, FilesMetric.Exposed(), rules.Failed), 0, "critical",
+				"fieldflow inputs in {{ $labels.namespace }} gave up after their attempts",
+				"{{ $value }} inputs failed every attempt and are no longer retried. `fieldflow status` names each with its last error; fix the cause, then upload the file again or run `fieldflow retry --key KEY`."),
 			alert("FieldflowInputQuarantined", increased("quarantined"), 0, "warning",
 				"fieldflow quarantined a {{ $labels.asset }} input in {{ $labels.namespace }}",
 				"An input had invalid lines: it was copied to quarantine/ with a report naming each bad line. Fix the file and upload it again; later files of its box wait for it."),

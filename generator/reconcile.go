@@ -19,13 +19,13 @@ import (
 func reconcileTemplate(c Config, p *pipeline.Pipeline) (*wfv1.WorkflowTemplate, error) {
 	wt := &wfv1.WorkflowTemplate{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "WorkflowTemplate"},
-		ObjectMeta: objectMeta(c, reconcileName, "Reconcile",
+		ObjectMeta: objectMeta(c, pipeline.ReconcileTemplate, "Reconcile",
 			fmt.Sprintf("Lists the inputs that can run now, boxes first, then fields by date, and starts a workflow for each, at most %d a run: catches uploads whose notification was lost and drains a backlog.", c.ReconcileLimit)),
 	}
 	spec := &wt.Spec
 	workflowDefaults(spec)
 	spec.Entrypoint = mainTemplate
-	spec.Synchronization = &wfv1.Synchronization{Mutexes: []*wfv1.Mutex{{Name: reconcileName}}}
+	spec.Synchronization = &wfv1.Synchronization{Mutexes: []*wfv1.Mutex{{Name: pipeline.ReconcileTemplate}}}
 	list, dag := pageTasks(p.Assets, readyTask, "")
 	dag = append([]wfv1.DAGTask{list}, dag...)
 	templates, err := submitTemplates(c, p.Assets)
@@ -79,7 +79,7 @@ func statusTemplateFor(c Config, p *pipeline.Pipeline) (wfv1.Template, error) {
 func reconcileCron(c Config) *wfv1.CronWorkflow {
 	return &wfv1.CronWorkflow{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "CronWorkflow"},
-		ObjectMeta: objectMeta(c, reconcileName, "Reconcile sweep",
+		ObjectMeta: objectMeta(c, pipeline.ReconcileTemplate, "Reconcile sweep",
 			"Runs the reconcile template every few minutes."),
 		Spec: wfv1.CronWorkflowSpec{
 			Schedules:                  []string{c.ReconcileSchedule},
@@ -89,7 +89,7 @@ func reconcileCron(c Config) *wfv1.CronWorkflow {
 			FailedJobsHistoryLimit:     ptr(int32(3)),
 			WorkflowMetadata:           &metav1.ObjectMeta{Labels: labels()},
 			WorkflowSpec: wfv1.WorkflowSpec{
-				WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: reconcileName},
+				WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: pipeline.ReconcileTemplate},
 			},
 		},
 	}

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/fieldflow/fieldflow/generator/deploy"
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
 // File is one rendered file: its path relative to the repository root and
@@ -50,7 +51,7 @@ func Render(c Config) ([]File, error) {
 			return nil, fmt.Errorf("template %s: %w", a.Name, err)
 		}
 		templates = append(templates, wt)
-		files = append(files, File{Path: "templates/" + templateName(a) + ".yaml", Objects: []any{wt}})
+		files = append(files, File{Path: "templates/" + a.TemplateName() + ".yaml", Objects: []any{wt}})
 	}
 	rec, err := reconcileTemplate(c, p)
 	if err != nil {
@@ -58,7 +59,7 @@ func Render(c Config) ([]File, error) {
 	}
 	templates = append(templates, rec)
 	files = append(files,
-		File{Path: "templates/" + reconcileName + ".yaml", Objects: []any{rec, reconcileCron(c)}},
+		File{Path: "templates/" + pipeline.ReconcileTemplate + ".yaml", Objects: []any{rec, reconcileCron(c)}},
 		File{Path: "templates/rbac.yaml", Objects: rbac(c, workflowServiceAccount, workflowRules)},
 		File{Path: "templates/" + pipelineConfigMap + ".yaml", Objects: []any{pipelineConfig(c)}},
 		File{Path: "argo-events/eventbus.yaml", Objects: []any{eventBus(c)}},

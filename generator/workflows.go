@@ -22,7 +22,6 @@ const (
 	processTemplate  = "process"
 	listTemplate     = "list-ready"
 	releaseTask      = "release"
-	reconcileName    = "fieldflow-reconcile"
 )
 
 // stateOutput is the output parameter of check, not-ready and process
@@ -57,7 +56,7 @@ var RetryExpression = fmt.Sprintf("lastRetry.exitCode != %q", strconv.Itoa(pipel
 func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.WorkflowTemplate, error) {
 	wt := &wfv1.WorkflowTemplate{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "WorkflowTemplate"},
-		ObjectMeta: objectMeta(c, templateName(a), a.Title, a.Description),
+		ObjectMeta: objectMeta(c, a.TemplateName(), a.Title, a.Description),
 	}
 	spec := &wt.Spec
 	workflowDefaults(spec)
@@ -321,12 +320,12 @@ func newWorkflow(c Config, a *pipeline.Asset, key string) *wfv1.Workflow {
 	return &wfv1.Workflow{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow"},
 		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: templateName(a) + "-",
+			GenerateName: a.TemplateName() + "-",
 			Namespace:    c.Namespace,
 			Labels:       labels(),
 		},
 		Spec: wfv1.WorkflowSpec{
-			WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: templateName(a)},
+			WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: a.TemplateName()},
 			Arguments:           wfv1.Arguments{Parameters: []wfv1.Parameter{{Name: keyParam, Value: wfv1.AnyStringPtr(key)}}},
 		},
 	}

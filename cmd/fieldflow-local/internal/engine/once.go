@@ -11,9 +11,9 @@ import (
 	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	"github.com/minio/minio-go/v7/pkg/notification"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-)
 
-const reconcileTemplate = "fieldflow-reconcile"
+	"github.com/fieldflow/fieldflow/processor/pipeline"
+)
 
 // Once plays an upload notification for every file in the store through
 // the generated Sensor, as if each had just arrived, so that every input
@@ -63,8 +63,8 @@ func (e *Engine) replay(ctx context.Context) error {
 // Reconcile starts the reconcile template, as its CronWorkflow does.
 func (e *Engine) Reconcile(ctx context.Context) error {
 	wf := &wfv1.Workflow{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: reconcileTemplate + "-", Namespace: e.manifests.Namespace},
-		Spec:       wfv1.WorkflowSpec{WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: reconcileTemplate}},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: pipeline.ReconcileTemplate + "-", Namespace: e.manifests.Namespace},
+		Spec:       wfv1.WorkflowSpec{WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: pipeline.ReconcileTemplate}},
 	}
 	_, err := e.argo.ArgoprojV1alpha1().Workflows(e.manifests.Namespace).Create(ctx, wf, metav1.CreateOptions{})
 	if err != nil {

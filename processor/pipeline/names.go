@@ -1,5 +1,8 @@
 package pipeline
 
+// Names that cross process boundaries, defined once: the exit codes, the
+// environment the templates give a pod, the WorkflowTemplates' names.
+
 // Exit codes of every fieldflow subcommand. They cross process boundaries:
 // Argo's retry expression and metrics, the local engine and a person reading
 // `argo get` tell the three outcomes apart by them, so they are defined here
@@ -24,3 +27,11 @@ const (
 // pod runs in: the generated templates set it, and processing records it in
 // every output's provenance.
 const WorkflowEnv = "FIELDFLOW_WORKFLOW"
+
+// ReconcileTemplate is the WorkflowTemplate (and CronWorkflow) that runs
+// every input ready now: the local engine submits it by this name.
+const ReconcileTemplate = "fieldflow-reconcile"
+
+// TemplateName is the WorkflowTemplate that runs one input of a: the
+// sensors, the release steps and `argo submit --from` name it.
+func (a *Asset) TemplateName() string { return "fieldflow-" + a.Name }
