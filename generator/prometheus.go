@@ -2,8 +2,9 @@ package generator
 
 import (
 	"fmt"
-	"github.com/fieldflow/fieldflow/processor/rules"
 	"time"
+
+	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
 // The part of Prometheus' configuration file fieldflow writes, as typed
