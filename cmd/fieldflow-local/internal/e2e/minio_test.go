@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"io/fs"
 	"maps"
 	mathrand "math/rand/v2"
@@ -57,6 +58,7 @@ func TestMinioThroughArgo(t *testing.T) {
 
 	box := firstBox(t, sample)
 	duplicates(t, w, bucket, fieldflow, store, env, box)
+	reupload(t, w, bucket, fieldflow, store, env, box)
 
 	w.Stop()
 	lost := newBox(t, bucket, box)
@@ -167,6 +169,53 @@ func duplicates(t *testing.T, w *watcher, bucket *s3store.Store, fieldflow, stor
 			}
 		}
 	}
+}
+
+// reupload processes a box, then uploads a corrected version of it while
+// the engine listens: the new version's notification must reprocess it
+// (the old output no longer matches its input), and the output must then
+// hold the new content and name the workflow that wrote it.
+func reupload(t *testing.T, w *watcher, bucket *s3store.Store, fieldflow, store string, env []string, box string) {
+	key := newBox(t, bucket, box)
+	w.settle(3*time.Minute, "new box done", func() bool {
+		return states(t, fieldflow, store, env...)[key] == "done"
+	})
+	first := read(t, bucket, key)
+	corrected := first + first // every record twice: valid, and a different output
+	if err := bucket.Put(t.Context(), key, strings.NewReader(corrected), nil); err != nil {
+		t.Fatal(err)
+	}
+	out := "boxes/output/" + strings.TrimPrefix(key, "boxes/input/")
+	want := strings.ReplaceAll(corrected, `"is_processed": false`, `"is_processed": true`)
+	w.settle(3*time.Minute, "the corrected upload reprocessed", func() bool {
+		return states(t, fieldflow, store, env...)[key] == "done" && read(t, bucket, out) == want
+	})
+	info, err := bucket.Stat(t.Context(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrote := info.Metadata["fieldflow-workflow"]
+	found := false
+	for _, wf := range byKey(w.workflows(t.Context()), key) {
+		found = found || wf.Name == wrote
+	}
+	if !found {
+		t.Errorf("the output's metadata %v names no workflow of %s", info.Metadata, key)
+	}
+}
+
+func read(t *testing.T, bucket *s3store.Store, key string) string {
+	t.Helper()
+	rc, _, err := bucket.Open(t.Context(), key)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // firstBox returns the key of a box in the sample folder.
