@@ -359,6 +359,10 @@ func TestSettingsComeFromTheConfigMap(t *testing.T) {
 					if e.Value == "" {
 						t.Errorf("%s/%s: FIELDFLOW_PRECISION is not literal", wt.Name, tmpl.Name)
 					}
+				case e.Name == pipeline.WorkflowEnv:
+					if e.Value != "{{workflow.name}}" {
+						t.Errorf("%s/%s: %s = %q, want the workflow's name", wt.Name, tmpl.Name, e.Name, e.Value)
+					}
 				case e.ValueFrom == nil:
 					t.Errorf("%s/%s: %s is literal, want a reference", wt.Name, tmpl.Name, e.Name)
 				case e.ValueFrom.ConfigMapKeyRef != nil:
