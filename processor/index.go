@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/rules"
+	"github.com/fieldflow/fieldflow/processor/store"
 )
 
 // index lists the scopes into an index, with the scopes the rules of the
@@ -51,51 +55,70 @@ func covered(done []pipeline.Scope, sc pipeline.Scope) bool {
 
 // list adds one scope to idx and returns the inputs it found: the inputs,
 // their outputs, provenance markers, quarantine reports and failure notes.
+// The five listings run at once: a check's cost is one round trip's
+// latency, not five.
 func (p *Processor) list(ctx context.Context, idx *rules.Index, sc pipeline.Scope) ([]pipeline.Input, error) {
 	a := sc.Asset
 	inputs := a.InputPrefix + "/" + sc.Prefix
-	var found []pipeline.Input
-	for info, err := range p.store.List(ctx, inputs) {
-		if err != nil {
-			return nil, err
-		}
-		in, err := p.pipe.Parse(info.Key)
-		switch {
-		case errors.Is(err, pipeline.ErrNotInput):
-			continue // a readme beside the data: ignored
-		case err != nil:
-			idx.Rejected[info.Key] = rules.Rejection{Asset: a.Name, Reason: err.Error()}
-			continue
-		}
-		idx.Inputs[info.Key] = rules.Entry{Input: in, Info: info}
-		found = append(found, in)
+	var (
+		found      []pipeline.Input
+		infos      []store.Info
+		rejected   = map[string]rules.Rejection{}
+		outputs    []store.Info
+		markers    []store.Info
+		quarantine = map[string]rules.Note{}
+		failed     = map[string]rules.Note{}
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return p.each(gctx, inputs, func(info store.Info) {
+			in, err := p.pipe.Parse(info.Key)
+			switch {
+			case errors.Is(err, pipeline.ErrNotInput): // a readme beside the data: ignored
+			case err != nil:
+				rejected[info.Key] = rules.Rejection{Asset: a.Name, Reason: err.Error()}
+			default:
+				found, infos = append(found, in), append(infos, info)
+			}
+		})
+	})
+	g.Go(func() error {
+		return p.each(gctx, a.OutputPrefix+"/"+sc.Prefix, func(info store.Info) { outputs = append(outputs, info) })
+	})
+	g.Go(func() error {
+		return p.each(gctx, p.pipe.ProvenancePrefix+"/"+inputs, func(info store.Info) { markers = append(markers, info) })
+	})
+	g.Go(func() error { return p.notes(gctx, p.pipe.QuarantinePrefix, inputs, quarantine) })
+	g.Go(func() error { return p.notes(gctx, p.pipe.FailedPrefix, inputs, failed) })
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
-	for info, err := range p.store.List(ctx, a.OutputPrefix+"/"+sc.Prefix) {
-		if err != nil {
-			return nil, err
-		}
+	for i, in := range found {
+		idx.Inputs[in.Key] = rules.Entry{Input: in, Info: infos[i]}
+	}
+	maps.Copy(idx.Rejected, rejected)
+	for _, info := range outputs {
 		idx.Outputs[info.Key] = info
 	}
-	for info, err := range p.store.List(ctx, p.pipe.ProvenancePrefix+"/"+inputs) {
-		if err != nil {
-			return nil, err
-		}
+	for _, info := range markers {
 		if key, token, ok := p.pipe.ParseProvenanceKey(info.Key); ok {
 			idx.Made[key] = append(idx.Made[key], token)
 		}
 	}
-	for _, notes := range []struct {
-		prefix string
-		into   map[string]rules.Note
-	}{
-		{p.pipe.QuarantinePrefix, idx.Quarantined},
-		{p.pipe.FailedPrefix, idx.Failed},
-	} {
-		if err := p.notes(ctx, notes.prefix, inputs, notes.into); err != nil {
-			return nil, err
-		}
-	}
+	maps.Copy(idx.Quarantined, quarantine)
+	maps.Copy(idx.Failed, failed)
 	return found, nil
+}
+
+// each calls f for every object under prefix.
+func (p *Processor) each(ctx context.Context, prefix string, f func(store.Info)) error {
+	for info, err := range p.store.List(ctx, prefix) {
+		if err != nil {
+			return err
+		}
+		f(info)
+	}
+	return nil
 }
 
 // notes reads the notes under folder for the inputs starting with prefix.

@@ -33,7 +33,7 @@ var statusCmd = command{
 				return err
 			}
 			if *asJSON {
-				return printJSON(vs)
+				return printJSONList(vs)
 			}
 			return printStatus(os.Stdout, vs)
 		}
