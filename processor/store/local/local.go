@@ -133,9 +133,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta store.Met
 	if err := s.root.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	if err := s.sweep(dir); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
-	}
+	s.sweep(dir)
 	t, err := s.createTemp(dir)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
@@ -158,16 +156,17 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta store.Met
 	return s.syncDir(dir)
 }
 
-// write fills a temporary file and makes it durable.
+// write fills a temporary file and makes it durable. Metadata goes first:
+// a file system that cannot keep it fails the Put before the copy.
 func (s *Store) write(ctx context.Context, f *os.File, r io.Reader, meta store.Metadata) error {
+	if err := writeMetadata(f, meta); err != nil {
+		return fmt.Errorf("%w (in %s)", err, s.dir)
+	}
 	// Large writes: the default 32 KiB copy costs a syscall and a pipe
 	// hand-off per 32 KiB when r is a processing pass.
 	buf := make([]byte, copyBuffer)
 	if _, err := io.CopyBuffer(struct{ io.Writer }{f}, contextReader{ctx, r}, buf); err != nil {
 		return err
-	}
-	if err := writeMetadata(f, meta); err != nil {
-		return fmt.Errorf("%w (in %s)", err, s.dir)
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return err

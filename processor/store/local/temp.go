@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -67,25 +69,28 @@ func (s *Store) names(n string, f *os.File) bool {
 }
 
 // sweep removes the temporary files in dir whose lock it can take: those of
-// writers that died. A live writer's file is locked, and left alone.
-func (s *Store) sweep(dir string) error {
+// writers that died. A live writer's file is locked, and left alone. A file
+// it cannot judge (another user's, say) stays too: leftovers are worth a
+// warning, not a failed write.
+func (s *Store) sweep(dir string) {
 	d, err := s.root.Open(dir)
 	if err != nil {
-		return err
+		return // Put reports what is wrong with dir
 	}
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
-		return fmt.Errorf("look for temporary files: %w", err)
+		slog.Warn("local store: cannot look for dead writers' temporary files", "dir", filepath.Join(s.dir, dir), "err", err)
+		return
 	}
 	for _, base := range names {
-		if isTemp(base) {
-			if err := s.removeDead(path.Join(dir, base)); err != nil {
-				return fmt.Errorf("remove a dead writer's file: %w", err)
-			}
+		if !isTemp(base) {
+			continue
+		}
+		if err := s.removeDead(path.Join(dir, base)); err != nil {
+			slog.Warn("local store: cannot remove a temporary file", "file", filepath.Join(s.dir, dir, base), "err", err)
 		}
 	}
-	return nil
 }
 
 // removeDead removes the temporary file n unless a live writer holds it.

@@ -28,28 +28,22 @@ import (
 // Open streams an object. The reader ends in io.EOF only after
 // Content-Length bytes whose checksum matched (see object.checksum); a cut,
 // a stall or a mismatch is an error wrapping store.ErrIncomplete.
+//
+// GetObject has no call deadline, as its body takes as long as it takes:
+// the wait for the response head is bounded by StallTimeout per attempt,
+// and only quick failures (a refused or reset connection, a 5xx) are
+// retried, at most twice, after at most 2 s and 4 s.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, store.Info, error) {
-	// CallTimeout bounds the wait for the response head, retries included;
-	// the body then takes as long as bytes keep coming.
-	ctx, cancel := context.WithCancel(ctx)
-	timer := time.AfterFunc(s.opt.CallTimeout, cancel)
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
 		Bucket:       &s.bucket,
 		Key:          &key,
 		ChecksumMode: types.ChecksumModeEnabled,
 	})
-	if !timer.Stop() {
-		if err == nil {
-			out.Body.Close()
-		}
-		err = fmt.Errorf("no response within %s: %w", s.opt.CallTimeout, context.DeadlineExceeded)
-	}
 	if err == nil && out.ContentLength == nil {
 		out.Body.Close()
 		err = errors.New("response without Content-Length")
 	}
 	if err != nil {
-		cancel()
 		return nil, store.Info{}, s.wrap("get", key, err)
 	}
 	obj := getObject(out)
@@ -57,19 +51,7 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, store.Info
 	if c, ok := obj.checksum(); ok {
 		body = &digest{ReadCloser: body, checksum: c, hash: c.hash()}
 	}
-	rc := store.Verify(body, s.url(key), *out.ContentLength)
-	return cancelOnClose{rc, cancel}, obj.info(key), nil
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
+	return store.Verify(body, s.url(key), *out.ContentLength), obj.info(key), nil
 }
 
 // object is what GetObject and HeadObject both say about an object.

@@ -23,10 +23,11 @@ type Options struct {
 	StallTimeout time.Duration
 	// CallTimeout bounds, retries included, every call whose request and
 	// response are small (HeadObject, a page of ListObjectsV2, DeleteObject,
-	// Create, Complete and AbortMultipartUpload), and Open until the
-	// response head arrives. Calls that stream a body (GetObject's body,
-	// PutObject, UploadPart) last as long as bytes keep moving. Default
-	// DefaultCallTimeout; New reads FIELDFLOW_S3_CALL_TIMEOUT.
+	// Create, Complete and AbortMultipartUpload). Calls that stream a body
+	// (GetObject, PutObject, UploadPart) last as long as bytes keep moving.
+	// It must exceed the longest CompleteMultipartUpload, which S3 may take
+	// minutes over for a very large object (sending spaces meanwhile).
+	// Default DefaultCallTimeout; New reads FIELDFLOW_S3_CALL_TIMEOUT.
 	CallTimeout time.Duration
 	// Endpoint, when set, replaces the endpoint of the AWS configuration
 	// (AWS_ENDPOINT_URL) and, as that does, turns on path-style requests.

@@ -41,7 +41,6 @@ type Store struct {
 	client   *s3.Client
 	bucket   string
 	uploader *manager.Uploader
-	opt      Options
 }
 
 // New connects to bucket with the default AWS configuration and the
@@ -88,7 +87,7 @@ func NewWithOptions(ctx context.Context, bucket string, opt Options) (*Store, er
 		// the caller's context, which is cancelled when that is the failure.
 		u.LeavePartsOnError = true
 	})
-	return &Store{client: client, bucket: bucket, uploader: up, opt: opt}, nil
+	return &Store{client: client, bucket: bucket, uploader: up}, nil
 }
 
 func (s *Store) String() string { return "s3://" + s.bucket }
