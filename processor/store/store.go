@@ -33,17 +33,20 @@ type Info struct {
 	// elsewhere. Set by Open and Stat only.
 	VersionID string
 	// Checksum is what a read of the object is verified against, as
-	// "ALGORITHM:VALUE" (crc32, crc32c, sha1, sha256, crc64nvme, md5), or
-	// empty when the store has none. Set by Open and Stat only.
+	// "ALGORITHM:HEX" (crc32, crc32c, crc64nvme, md5, sha1, sha256, sha512),
+	// or empty when the store has none (a folder; an S3 object uploaded in
+	// parts with a COMPOSITE checksum, a checksum of the parts' checksums).
+	// Set by Open and Stat only.
 	Checksum string
 	// Metadata is the user metadata written with the object by Put (S3 user
-	// metadata; extended attributes on a disk). Set by Open and Stat only.
+	// metadata; extended attributes on a disk), nil when it has none. Set by
+	// Open and Stat only.
 	Metadata Metadata
 }
 
 // Metadata is small user metadata stored with an object: lowercase keys of
-// letters, digits and '-', printable ASCII values, a few kB at most (S3's
-// limits).
+// letters, digits and '-', printable ASCII values, 2 kB at most (S3's
+// limits); Metadata.Check says exactly, and Put refuses what it rejects.
 type Metadata map[string]string
 
 // Store holds objects by key. Keys use "/" as separator and are checked by

@@ -1,6 +1,20 @@
 // Package local is a store.Store on a folder: the key is the path of the
-// file relative to the folder. Writes go to a hidden temporary file that is
-// synced and renamed, so a crash never leaves a partial object.
+// file relative to the folder.
+//
+// Every access goes through an os.Root, so no key reads or writes outside
+// the folder, whatever symbolic links it holds: a link is followed only
+// while it stays inside the folder, and a key whose path leaves it (through
+// a link to a folder outside, or an absolute link) fails with "path escapes
+// from parent". Put and Delete refuse a key that is itself such a link, as
+// Open and Stat do, rather than replace or remove it. List yields a link to
+// a file inside the folder under the link's own key, as Stat and Open see
+// it, and skips every other link: it never descends into a linked folder
+// (its files are listed under their real keys; a link to an ancestor would
+// loop) and never yields a link that leaves the folder or leads nowhere.
+//
+// Writes go to a hidden temporary file, locked while it is written (see
+// temp.go), that is synced and renamed, so a crash never leaves a partial
+// object. Metadata is kept in extended attributes (see xattr.go).
 package local
 
 import (
@@ -11,6 +25,7 @@ import (
 	"io/fs"
 	"iter"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,18 +34,16 @@ import (
 	"github.com/fieldflow/fieldflow/processor/store"
 )
 
-// tempPrefix starts the name of every file being written. Listing skips
-// them, and no input pattern can match a name starting with a dot.
-const tempPrefix = ".fieldflow-"
-
 const copyBuffer = 1 << 20
 
 // Store is a folder of objects.
 type Store struct {
-	root string
+	dir  string // absolute, for messages
+	root *os.Root
 }
 
-// New returns a store rooted at dir, creating the folder.
+// New returns a store rooted at dir, creating the folder. The store holds
+// the folder open for as long as it lives.
 func New(dir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -39,102 +52,153 @@ func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	return &Store{root: abs}, nil
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	return &Store{dir: abs, root: root}, nil
 }
 
-func (s *Store) String() string { return s.root }
+func (s *Store) String() string { return s.dir }
 
 // Root is the folder the store writes to.
-func (s *Store) Root() string { return s.root }
+func (s *Store) Root() string { return s.dir }
 
-func (s *Store) path(key string) (string, error) {
+// name is key as a path inside the root.
+func name(key string) (string, error) {
 	if key == "" || strings.HasPrefix(key, "/") || !fs.ValidPath(key) {
 		return "", fmt.Errorf("key %q is not a clean relative path", key)
 	}
-	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+	return key, nil
 }
 
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, store.Info, error) {
-	p, err := s.path(key)
+	f, info, err := s.open(key)
+	if err != nil {
+		return nil, store.Info{}, fmt.Errorf("open %w", err)
+	}
+	return store.Verify(f, filepath.Join(s.dir, key), info.Size), info, nil
+}
+
+func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
+	f, info, err := s.open(key)
+	if err != nil {
+		return store.Info{}, fmt.Errorf("stat %w", err)
+	}
+	f.Close()
+	return info, nil
+}
+
+// open opens the regular file at key and describes it, metadata included.
+// Errors start with the key, for the caller to prefix with its operation.
+func (s *Store) open(key string) (*os.File, store.Info, error) {
+	n, err := name(key)
 	if err != nil {
 		return nil, store.Info{}, err
 	}
-	f, err := os.Open(p)
+	f, err := s.root.Open(n)
 	if err != nil {
 		return nil, store.Info{}, notFound(key, err)
 	}
 	fi, err := f.Stat()
-	if err != nil || fi.IsDir() {
-		f.Close()
-		return nil, store.Info{}, notFound(key, fs.ErrNotExist)
-	}
-	return f, info(key, fi), nil
-}
-
-func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
-	p, err := s.path(key)
-	if err != nil {
-		return store.Info{}, err
-	}
-	fi, err := os.Stat(p)
-	if err == nil && fi.IsDir() {
+	if err == nil && !fi.Mode().IsRegular() {
 		err = fs.ErrNotExist
 	}
 	if err != nil {
-		return store.Info{}, notFound(key, err)
+		f.Close()
+		return nil, store.Info{}, notFound(key, err)
 	}
-	return info(key, fi), nil
+	meta, err := readMetadata(f)
+	if err != nil {
+		f.Close()
+		return nil, store.Info{}, fmt.Errorf("%s: %w", key, err)
+	}
+	i := info(key, fi)
+	i.Metadata = meta
+	return f, i, nil
 }
 
+// Put writes r to a locked temporary file beside the object, sets meta on
+// it and renames it over key, after removing the temporary files in that
+// folder that a dead writer left.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta store.Metadata) (err error) {
-	p, err := s.path(key)
+	if err := meta.Check(); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	n, err := name(key)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir := path.Dir(n)
+	if err := s.root.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	s.sweep(dir)
+	t, err := s.createTemp(dir)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	defer func() {
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+			s.root.Remove(t.name)
 		}
+		t.Close() // releases the lock, after the rename or the removal
 	}()
+	if err := s.write(ctx, t.File, r, meta); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := s.refuseEscapingLink(n); err != nil {
+		return fmt.Errorf("put %w", err)
+	}
+	if err := s.root.Rename(t.name, n); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return s.syncDir(dir)
+}
+
+// write fills a temporary file and makes it durable. Metadata goes first:
+// a file system that cannot keep it fails the Put before the copy.
+func (s *Store) write(ctx context.Context, f *os.File, r io.Reader, meta store.Metadata) error {
+	if err := writeMetadata(f, meta); err != nil {
+		return fmt.Errorf("%w (in %s)", err, s.dir)
+	}
 	// Large writes: the default 32 KiB copy costs a syscall and a pipe
 	// hand-off per 32 KiB when r is a processing pass.
 	buf := make([]byte, copyBuffer)
 	if _, err := io.CopyBuffer(struct{ io.Writer }{f}, contextReader{ctx, r}, buf); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+		return err
 	}
 	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+		return err
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("put %s: sync: %w", key, err)
+		return fmt.Errorf("sync: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+	return ctx.Err()
+}
+
+// refuseEscapingLink fails when n is a symbolic link that leaves the root,
+// so that Put and Delete treat such a key as Open and Stat do.
+func (s *Store) refuseEscapingLink(n string) error {
+	fi, err := s.root.Lstat(n)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil // no file yet, or not a link
 	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+	if _, err := s.root.Stat(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w", n, err)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // syncDir makes a rename durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func (s *Store) syncDir(dir string) error {
+	d, err := s.root.Open(dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
+		return fmt.Errorf("sync %s: %w", filepath.Join(s.dir, dir), err)
 	}
 	return nil
 }
@@ -143,11 +207,14 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[store.Info, e
 	return func(yield func(store.Info, error) bool) {
 		// Walk from the deepest folder the prefix names; the rest of the
 		// prefix filters names.
-		dir := prefix[:strings.LastIndex(prefix, "/")+1]
-		start := filepath.Join(s.root, filepath.FromSlash(dir))
-		err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		start := strings.TrimSuffix(prefix[:strings.LastIndex(prefix, "/")+1], "/")
+		if start == "" {
+			start = "."
+		}
+		fsys := s.root.FS()
+		err := fs.WalkDir(fsys, start, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
+				if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 					return nil // vanished while walking, or the prefix names no folder
 				}
 				return err
@@ -155,23 +222,19 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[store.Info, e
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return ctxErr
 			}
-			rel, _ := filepath.Rel(s.root, p)
-			key := filepath.ToSlash(rel)
+			key := p
 			if d.IsDir() {
 				if p != start && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
-					return filepath.SkipDir
+					return fs.SkipDir
 				}
 				return nil
 			}
-			if strings.HasPrefix(d.Name(), tempPrefix) || !strings.HasPrefix(key, prefix) || !d.Type().IsRegular() {
+			if isTemp(d.Name()) || !strings.HasPrefix(key, prefix) {
 				return nil
 			}
-			fi, err := d.Info()
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
-				return err
+			fi, err := fs.Stat(fsys, p) // follows a link, inside the root only
+			if err != nil || !fi.Mode().IsRegular() {
+				return nil // gone, a link out or to nowhere, a folder link, a device
 			}
 			if !yield(info(key, fi), nil) {
 				return fs.SkipAll
@@ -185,23 +248,30 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[store.Info, e
 }
 
 func (s *Store) Delete(ctx context.Context, key string) error {
-	p, err := s.path(key)
+	n, err := name(key)
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.refuseEscapingLink(n); err != nil {
+		return fmt.Errorf("delete %w", err)
+	}
+	if err := s.root.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil
 }
 
+// info describes a file. Its Version is size, modification time and inode
+// number: an edit in place changes the first two, and every Put makes a new
+// file, so a new inode, which matters because the kernel's clock for
+// modification times moves in steps of milliseconds: two Puts of the same
+// size in one step have the same time.
 func info(key string, fi fs.FileInfo) store.Info {
-	return store.Info{
-		Key:     key,
-		Size:    fi.Size(),
-		ModTime: fi.ModTime(),
-		Version: strconv.FormatInt(fi.Size(), 10) + "-" + strconv.FormatInt(fi.ModTime().UnixNano(), 10),
+	v := strconv.FormatInt(fi.Size(), 10) + "-" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		v += "-" + strconv.FormatUint(uint64(st.Ino), 10)
 	}
+	return store.Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), Version: v}
 }
 
 func notFound(key string, err error) error {

@@ -4,13 +4,16 @@
 // Credentials, region and endpoint come from the standard AWS sources
 // (environment, shared config, the pod's web identity or instance role), so
 // nothing secret is ever passed on a command line or written to a manifest.
+//
+// Every call has a deadline (see Options): a server that stops answering
+// fails a call within StallTimeout, and a small call within CallTimeout,
+// whatever the SDK retries.
 package s3
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"os"
 	"strings"
@@ -40,32 +43,51 @@ type Store struct {
 	uploader *manager.Uploader
 }
 
-// New connects to bucket with the default AWS configuration. When
-// AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) is set, as for MinIO, requests
-// use path-style addressing.
+// New connects to bucket with the default AWS configuration and the
+// timeouts of FIELDFLOW_S3_STALL_TIMEOUT and FIELDFLOW_S3_CALL_TIMEOUT
+// (defaults where unset). When AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) is
+// set, as for MinIO, requests use path-style addressing.
 func New(ctx context.Context, bucket string) (*Store, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	opt, err := optionsFromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("s3 store %s: %w", bucket, err)
+	}
+	return NewWithOptions(ctx, bucket, opt)
+}
+
+// NewWithOptions is New with opt instead of the environment's timeouts.
+func NewWithOptions(ctx context.Context, bucket string, opt Options) (*Store, error) {
+	opt = opt.withDefaults()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(retryer))
 	if err != nil {
 		return nil, fmt.Errorf("s3 store %s: load AWS config: %w", bucket, err)
 	}
+	cfg.HTTPClient = httpClient(cfg.HTTPClient, opt)
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1" // MinIO's default; AWS redirects are not followed by the SDK
 	}
-	custom := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+	custom := opt.Endpoint != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = custom
+		if opt.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opt.Endpoint)
+		}
+		o.APIOptions = append(o.APIOptions, callDeadline(opt.CallTimeout))
+		// Info.Checksum says what a read is verified against; the SDK
+		// would log each GET it does not check itself.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	return NewWithClient(client, bucket), nil
-}
-
-// NewWithClient wraps a configured client.
-func NewWithClient(client *s3.Client, bucket string) *Store {
 	up := manager.NewUploader(client, func(u *manager.Uploader) {
 		u.PartSize = PartSize
 		u.Concurrency = Concurrency
-		u.LeavePartsOnError = false
+		u.ClientOptions = append(u.ClientOptions, func(o *s3.Options) {
+			o.APIOptions = append(o.APIOptions, fullObjectChecksum)
+		})
+		// Put aborts a failed upload itself: the manager would abort with
+		// the caller's context, which is cancelled when that is the failure.
+		u.LeavePartsOnError = true
 	})
-	return &Store{client: client, bucket: bucket, uploader: up}
+	return &Store{client: client, bucket: bucket, uploader: up}, nil
 }
 
 func (s *Store) String() string { return "s3://" + s.bucket }
@@ -76,41 +98,19 @@ func (s *Store) Bucket() string { return s.bucket }
 // Client exposes the SDK client for callers that need more than Store.
 func (s *Store) Client() *s3.Client { return s.client }
 
-func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, store.Info, error) {
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
-	if err != nil {
-		return nil, store.Info{}, s.wrap("get", key, err)
-	}
-	return out.Body, store.Info{
-		Key:     key,
-		Size:    aws.ToInt64(out.ContentLength),
-		ModTime: aws.ToTime(out.LastModified),
-		Version: aws.ToString(out.ETag),
-	}, nil
-}
+// url names key in messages.
+func (s *Store) url(key string) string { return "s3://" + s.bucket + "/" + key }
 
 func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket:       &s.bucket,
+		Key:          &key,
+		ChecksumMode: types.ChecksumModeEnabled,
+	})
 	if err != nil {
 		return store.Info{}, s.wrap("head", key, err)
 	}
-	return store.Info{
-		Key:     key,
-		Size:    aws.ToInt64(out.ContentLength),
-		ModTime: aws.ToTime(out.LastModified),
-		Version: aws.ToString(out.ETag),
-	}, nil
-}
-
-// Put streams r with a multipart upload (a single PUT when it fits in one
-// part). S3 makes the object visible only when the upload completes; on any
-// error the uploader aborts it and no part is kept.
-func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta store.Metadata) error {
-	_, err := s.uploader.Upload(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: r})
-	if err != nil {
-		return s.wrap("put", key, err)
-	}
-	return nil
+	return headObject(out).info(key), nil
 }
 
 func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[store.Info, error] {
@@ -153,9 +153,9 @@ func (s *Store) wrap(op, key string, err error) error {
 	var nf *types.NotFound
 	var api smithy.APIError
 	if errors.As(err, &nsk) || errors.As(err, &nf) || (errors.As(err, &api) && api.ErrorCode() == "NotFound") {
-		return fmt.Errorf("%s s3://%s/%s: %w", op, s.bucket, key, store.ErrNotFound)
+		return fmt.Errorf("%s %s: %w", op, s.url(key), store.ErrNotFound)
 	}
-	return fmt.Errorf("%s s3://%s/%s: %w", op, s.bucket, key, err)
+	return fmt.Errorf("%s %s: %w", op, s.url(key), err)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +33,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opt Options) {
 	t.Run("ListMany", func(t *testing.T) { testListMany(t, newStore(t), opt.ManyKeys) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, newStore(t)) })
 	t.Run("LargeStream", func(t *testing.T) { testLarge(t, newStore(t), opt.LargeSize) })
+	t.Run("Metadata", func(t *testing.T) { testMetadata(t, newStore(t)) })
+	t.Run("InvalidMetadata", func(t *testing.T) { testInvalidMetadata(t, newStore(t)) })
+	t.Run("CancelledPut", func(t *testing.T) { testCancelledPut(t, newStore(t)) })
 }
 
 func put(t *testing.T, s store.Store, key, content string) {
@@ -58,13 +62,22 @@ func read(t *testing.T, s store.Store, key string) (string, store.Info) {
 func keys(t *testing.T, s store.Store, prefix string) []string {
 	t.Helper()
 	var out []string
+	for _, info := range list(t, s, prefix) {
+		out = append(out, info.Key)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func list(t *testing.T, s store.Store, prefix string) []store.Info {
+	t.Helper()
+	var out []store.Info
 	for info, err := range s.List(context.Background(), prefix) {
 		if err != nil {
 			t.Fatalf("list %q: %v", prefix, err)
 		}
-		out = append(out, info.Key)
+		out = append(out, info)
 	}
-	sort.Strings(out)
 	return out
 }
 
@@ -103,16 +116,45 @@ func testNotFound(t *testing.T, s store.Store) {
 	}
 }
 
+// testOverwrite checks that Version changes on every overwrite with new
+// content, of the same size too and in quick succession, and that a listing
+// agrees with Stat: the version is what tells an input from the one an
+// output was made of. (The same content again may keep its version: S3's
+// ETag is its MD5.)
 func testOverwrite(t *testing.T, s store.Store) {
-	put(t, s, "k", "first")
-	_, before := read(t, s, "k")
-	put(t, s, "k", "second, longer")
-	got, after := read(t, s, "k")
-	if got != "second, longer" {
-		t.Errorf("content = %q", got)
+	seen := map[string]string{}
+	for _, content := range []string{"first", "second, longer", "third, longer", "third, LONGER", "x"} {
+		put(t, s, "k", content)
+		got, info := read(t, s, "k")
+		if got != content {
+			t.Errorf("content = %q, want %q", got, content)
+		}
+		if before, ok := seen[info.Version]; ok {
+			t.Errorf("put of %q has the version %q of an earlier put of %q", content, info.Version, before)
+		}
+		seen[info.Version] = content
+		st, err := s.Stat(context.Background(), "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := list(t, s, "k")
+		if st.Version != info.Version || len(listed) != 1 || listed[0].Version != info.Version {
+			t.Errorf("versions differ: open %q, stat %q, list %v", info.Version, st.Version, listed)
+		}
 	}
-	if before.Version == after.Version {
-		t.Errorf("version %q did not change on overwrite", after.Version)
+	// Overwrites of the same size as fast as the store takes them: a disk's
+	// clock for modification times moves in steps of milliseconds.
+	for i := range 20 {
+		content := fmt.Sprintf("%04d", i)
+		put(t, s, "k", content)
+		st, err := s.Stat(context.Background(), "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before, ok := seen[st.Version]; ok {
+			t.Fatalf("put of %q has the version %q of an earlier put of %q", content, st.Version, before)
+		}
+		seen[st.Version] = content
 	}
 }
 
@@ -311,5 +353,120 @@ func testLarge(t *testing.T, s store.Store, size int64) {
 	}
 	if off != size {
 		t.Errorf("read %d bytes, want %d", off, size)
+	}
+}
+
+// testMetadata checks that Put's metadata comes back from Stat and Open,
+// exactly, and that an overwrite replaces it whole.
+func testMetadata(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	putMeta := func(key string, meta store.Metadata) {
+		t.Helper()
+		if err := s.Put(ctx, key, strings.NewReader("x\n"), meta); err != nil {
+			t.Fatalf("put %s with %v: %v", key, meta, err)
+		}
+	}
+	check := func(key string, want store.Metadata) {
+		t.Helper()
+		st, err := s.Stat(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, opened := read(t, s, key)
+		if !maps.Equal(st.Metadata, want) || !maps.Equal(opened.Metadata, want) {
+			t.Errorf("%s: stat metadata %v, open metadata %v, want %v", key, st.Metadata, opened.Metadata, want)
+		}
+	}
+	full := store.Metadata{
+		"input-version": `"9b2cf535f27731c974343645a3985328"`,
+		"records":       "12",
+		"note":          "two  spaces, punctuation !#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+		"x":             strings.Repeat("v", 1500),
+	}
+	putMeta("m/full", full)
+	check("m/full", full)
+
+	putMeta("m/none", nil)
+	check("m/none", nil)
+	putMeta("m/empty", store.Metadata{})
+	check("m/empty", nil)
+
+	putMeta("m/over", store.Metadata{"a": "1", "b": "2"})
+	putMeta("m/over", store.Metadata{"b": "3", "c": "4"})
+	check("m/over", store.Metadata{"b": "3", "c": "4"})
+	putMeta("m/over", nil)
+	check("m/over", nil)
+}
+
+// testInvalidMetadata checks that metadata no store could keep unchanged is
+// refused before anything is written, and says why.
+func testInvalidMetadata(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	put(t, s, "m/kept", "old")
+	for _, tc := range []struct {
+		meta store.Metadata
+		want string
+	}{
+		{store.Metadata{"Upper": "x"}, `key "Upper"`},
+		{store.Metadata{"k": "line\nbreak"}, "printable ASCII"},
+		{store.Metadata{"k": strings.Repeat("x", store.MaxMetadataSize)}, "more than"},
+	} {
+		for _, key := range []string{"m/new", "m/kept"} {
+			err := s.Put(ctx, key, strings.NewReader("new"), tc.meta)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("put %s with %v: err = %v, want one with %q", key, tc.meta, err, tc.want)
+			}
+		}
+	}
+	if got := keys(t, s, ""); fmt.Sprint(got) != "[m/kept]" {
+		t.Errorf("after refused puts the store holds %v", got)
+	}
+	if got, info := read(t, s, "m/kept"); got != "old" || len(info.Metadata) != 0 {
+		t.Errorf("refused puts changed m/kept to %q %v", got, info.Metadata)
+	}
+}
+
+// cancelling yields n bytes, then cancels the context it was given and
+// waits for the store to notice, as a pod told to stop (SIGTERM) in the
+// middle of an upload does.
+type cancelling struct {
+	n      int64
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c *cancelling) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		c.cancel()
+		<-c.ctx.Done()
+		return 0, c.ctx.Err()
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	clear(p)
+	c.n -= int64(len(p))
+	return len(p), nil
+}
+
+// testCancelledPut checks that a Put whose context ends while it streams
+// (after a few bytes, or after several upload parts) leaves nothing: no
+// object, no temporary file in a listing, the old object as it was.
+func testCancelledPut(t *testing.T, s store.Store) {
+	put(t, s, "c/kept", "old")
+	for _, size := range []int64{3, 20 << 20} {
+		for _, key := range []string{"c/new", "c/kept"} {
+			ctx, cancel := context.WithCancel(context.Background())
+			err := s.Put(ctx, key, &cancelling{n: size, ctx: ctx, cancel: cancel}, store.Metadata{"k": "v"})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("put %s cancelled after %d bytes: err = %v, want context.Canceled", key, size, err)
+			}
+		}
+	}
+	if got := keys(t, s, ""); fmt.Sprint(got) != "[c/kept]" {
+		t.Errorf("after cancelled puts the store holds %v, want only c/kept", got)
+	}
+	if got, info := read(t, s, "c/kept"); got != "old" || len(info.Metadata) != 0 {
+		t.Errorf("cancelled put changed c/kept to %q %v", got, info.Metadata)
 	}
 }

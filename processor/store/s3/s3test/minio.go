@@ -5,6 +5,11 @@
 // Tests call Require, which skips when no binary exists unless
 // FIELDFLOW_REQUIRE_MINIO=1 (set by `make test` and CI), where a missing
 // server is a failure: the integration suite must never pass by skipping.
+//
+// For a bad day: Server.Proxy puts a proxy in front of the server whose
+// faults a test sets (a cut, a stall, a flipped byte), Proxy.Store a store
+// through it with short timeouts, and Server.Stop and Restart make an
+// outage.
 package s3test
 
 import (
@@ -33,8 +38,10 @@ type Server struct {
 	Endpoint  string // http://127.0.0.1:PORT
 	AccessKey string
 	SecretKey string
-	cmd       *exec.Cmd
-	dir       string
+
+	bin, dir         string
+	address, console string // host:port
+	cmd              *exec.Cmd
 }
 
 var (
@@ -120,32 +127,62 @@ func Start(bin, dir string) (*Server, error) {
 		Endpoint:  fmt.Sprintf("http://127.0.0.1:%d", port),
 		AccessKey: "fieldflow",
 		SecretKey: "fieldflow-" + randomHex(8),
+		bin:       bin,
 		dir:       dir,
+		address:   fmt.Sprintf("127.0.0.1:%d", port),
+		console:   fmt.Sprintf("127.0.0.1:%d", console),
 	}
-	s.cmd = exec.Command(bin, "server", "--quiet",
-		"--address", fmt.Sprintf("127.0.0.1:%d", port),
-		"--console-address", fmt.Sprintf("127.0.0.1:%d", console),
-		filepath.Join(dir, "data"))
+	if err := s.start(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// start runs the server process and waits until it answers.
+func (s *Server) start() error {
+	s.cmd = exec.Command(s.bin, "server", "--quiet",
+		"--address", s.address,
+		"--console-address", s.console,
+		filepath.Join(s.dir, "data"))
 	s.cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey,
 		"MINIO_ROOT_PASSWORD="+s.SecretKey,
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	)
-	log, err := os.Create(filepath.Join(dir, "minio.log"))
+	log, err := os.OpenFile(filepath.Join(s.dir, "minio.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer log.Close()
 	s.cmd.Stdout, s.cmd.Stderr = log, log
 	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
 	if err := s.wait(30 * time.Second); err != nil {
-		s.Close()
+		s.Stop()
 		out, _ := os.ReadFile(log.Name())
-		return nil, fmt.Errorf("minio did not start: %w\n%s", err, out)
+		return fmt.Errorf("minio did not start: %w\n%s", err, out)
 	}
-	return s, nil
+	return nil
+}
+
+// Stop kills the server, as a crash or an outage would, and keeps its data:
+// calls fail until Restart.
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+	s.cmd = nil
+}
+
+// Restart starts the server again on the same port and data folder,
+// stopping it first if it runs, and waits until it answers.
+func (s *Server) Restart() error {
+	s.Stop()
+	return s.start()
 }
 
 func (s *Server) wait(limit time.Duration) error {
@@ -211,10 +248,7 @@ func (s *Server) Bucket(t testing.TB) *s3store.Store {
 
 // Close stops the server and removes its data.
 func (s *Server) Close() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-	}
+	s.Stop()
 	os.RemoveAll(s.dir)
 }
 
