@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -18,9 +19,17 @@ import (
 // PUT when it fits in one part). S3 makes the object visible only when the
 // upload completes; on any failure, a cancelled ctx included, Put aborts
 // the upload so that no part is kept.
+//
+// A writer killed mid-upload (SIGKILL, out of memory) cannot abort, so Put
+// first aborts the incomplete uploads of the same key it finds: fieldflow
+// writes each key from one run at a time (the key's mutex), so such an
+// upload can only be a dead writer's.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta store.Metadata) error {
 	if err := meta.Check(); err != nil {
 		return fmt.Errorf("put %s: %w", s.url(key), err)
+	}
+	if err := s.sweep(ctx, key); err != nil {
+		return s.wrap("put", key, err)
 	}
 	_, err := s.uploader.Upload(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: r, Metadata: meta})
 	if err == nil {
@@ -33,6 +42,26 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta store.Met
 		}
 	}
 	return s.wrap("put", key, err)
+}
+
+// sweep aborts the incomplete multipart uploads of key.
+func (s *Store) sweep(ctx context.Context, key string) error {
+	pages := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: &key})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list incomplete uploads: %w", err)
+		}
+		for _, u := range page.Uploads {
+			if aws.ToString(u.Key) != key {
+				continue // a longer key with key as its prefix
+			}
+			if err := s.abort(ctx, key, aws.ToString(u.UploadId)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // abort removes an unfinished multipart upload. It outlives ctx (a pod told
