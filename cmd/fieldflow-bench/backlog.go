@@ -21,7 +21,6 @@ import (
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/sample"
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"
-	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
 )
 
 // backlogShape is the store the backlog case builds: boxes, each with
@@ -60,21 +59,11 @@ const (
 // process: the whole bucket for the first, the checked box's folder for
 // check.
 func backlog(ctx context.Context, fieldflow, minio string, s backlogShape, reps int) error {
-	dir, err := os.MkdirTemp("", "fieldflow-backlog-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	srv, err := s3test.Start(minio, dir)
+	srv, st, err := minioBucket(ctx, minio, "backlog")
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	srv.SetEnv()
-	st, err := bucket(ctx, "backlog")
-	if err != nil {
-		return err
-	}
 	p, err := pipeline.FromEnv()
 	if err != nil {
 		return err

@@ -26,21 +26,11 @@ import (
 // the baseline of `fieldflow process` run on an uploaded file by hand
 // against the same server.
 func latency(ctx context.Context, fieldflow, local, minio string, reps int) error {
-	dir, err := os.MkdirTemp("", "fieldflow-latency-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	srv, err := s3test.Start(minio, dir)
+	srv, st, err := minioBucket(ctx, minio, "latency")
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	srv.SetEnv()
-	st, err := bucket(ctx, "latency")
-	if err != nil {
-		return err
-	}
 	store := "s3://" + st.Bucket()
 
 	var direct []time.Duration
@@ -56,6 +46,11 @@ func latency(ctx context.Context, fieldflow, local, minio string, reps int) erro
 		direct = append(direct, time.Since(start))
 	}
 
+	dir, err := os.MkdirTemp("", "fieldflow-engine-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	state := filepath.Join(dir, "state")
 	engine := exec.CommandContext(ctx, local, "run", "--store", store, "--state", state, "--metrics-addr", "127.0.0.1:0")
 	engine.Stderr, _ = os.Create(filepath.Join(dir, "engine.log"))
@@ -91,6 +86,27 @@ func latency(ctx context.Context, fieldflow, local, minio string, reps int) erro
 }
 
 // bucket creates a bucket, retrying while MinIO initialises its drives.
+// minioBucket starts MinIO in a folder of its own (removed with the
+// server), points the AWS variables at it and creates a bucket.
+func minioBucket(ctx context.Context, minio, name string) (*s3test.Server, *s3store.Store, error) {
+	dir, err := os.MkdirTemp("", "fieldflow-"+name+"-")
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := s3test.Start(minio, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	srv.SetEnv()
+	st, err := bucket(ctx, name)
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	return srv, st, nil
+}
+
 func bucket(ctx context.Context, name string) (*s3store.Store, error) {
 	st, err := s3store.New(ctx, name)
 	if err != nil {
