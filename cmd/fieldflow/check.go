@@ -17,10 +17,7 @@ var checkCmd = command{
 		only := fs.String("check", "", "judge only this dependency check (as the Argo DAG does, one task a check)")
 		outputs := outputsFlag(fs)
 		return func(ctx context.Context) error {
-			if *key == "" {
-				return usageError("--key is required")
-			}
-			p, err := open(ctx, *storeURL)
+			p, err := openKey(ctx, *storeURL, *key)
 			if err != nil {
 				return err
 			}

@@ -140,6 +140,15 @@ func storeFlag(fs *flag.FlagSet) *string {
 	return fs.String("store", os.Getenv("FIELDFLOW_STORE"), "where the data is: s3://BUCKET or a folder (default $FIELDFLOW_STORE)")
 }
 
+// openKey is open for the subcommands that work on one input: --key is
+// required.
+func openKey(ctx context.Context, storeURL, key string) (*processor.Processor, error) {
+	if key == "" {
+		return nil, usageError("--key is required")
+	}
+	return open(ctx, storeURL)
+}
+
 // open builds the processor for a --store value with the pipeline
 // configured by the environment.
 func open(ctx context.Context, storeURL string) (*processor.Processor, error) {

@@ -21,10 +21,7 @@ var processCmd = command{
 		resultFile := fs.String("result-file", "", "write the result as JSON to this file")
 		outputs := outputsFlag(fs)
 		return func(ctx context.Context) error {
-			if *key == "" {
-				return usageError("--key is required")
-			}
-			p, err := open(ctx, *storeURL)
+			p, err := openKey(ctx, *storeURL, *key)
 			if err != nil {
 				return err
 			}

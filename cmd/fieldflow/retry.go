@@ -12,10 +12,7 @@ var retryCmd = command{
 		storeURL := storeFlag(fs)
 		key := fs.String("key", "", "input key whose failed attempts to forget")
 		return func(ctx context.Context) error {
-			if *key == "" {
-				return usageError("--key is required")
-			}
-			p, err := open(ctx, *storeURL)
+			p, err := openKey(ctx, *storeURL, *key)
 			if err != nil {
 				return err
 			}
