@@ -262,3 +262,54 @@ func walkFiles(t *testing.T, root string, f func(path string)) {
 		t.Fatal(err)
 	}
 }
+
+// TestTerminatedMidUpload sends SIGTERM to `fieldflow process` while its
+// output's multipart upload is open, as Kubernetes does to a pod it stops:
+// the upload is aborted on the way out (nothing left to sweep), the attempt
+// is recorded as failed, and the file runs again.
+func TestTerminatedMidUpload(t *testing.T) {
+	srv := s3test.Require(t)
+	bucket := srv.Bucket(t)
+	store := "s3://" + bucket.Bucket()
+	env := append(srv.Env(), "RETRY_BACKOFF=1ms", "RETRY_MAX_BACKOFF=1ms")
+	boxIn := "boxes/input/bounding_box_" + box + ".jsonl"
+	content := boxContent(300000, 3) // about 45 MB: several 8 MiB parts
+	putString(t, bucket, boxIn, content)
+	cmd := exec.Command(bin, "process", "--store", store, "--key", boxIn)
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	name := bucket.Bucket()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := bucket.Client().ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: &name})
+		if err == nil && len(out.Uploads) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no multipart upload was ever open")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("exit %d after SIGTERM, want 1 (retryable)", code)
+	}
+	out, err := bucket.Client().ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: &name})
+	if err != nil || len(out.Uploads) != 0 {
+		t.Fatalf("%d incomplete uploads after SIGTERM (%v), want 0", len(out.Uploads), err)
+	}
+	assertNothingUnder(t, bucket, "boxes/output/")
+	if n, _ := readString(t, bucket, "failed/"+boxIn+".error.txt"); !strings.Contains(n, "outcome: failed") || !strings.Contains(n, "terminated") {
+		t.Errorf("failure note after SIGTERM:\n%s", n)
+	}
+	if r := fieldflow(t, env, "process", "--store", store, "--key", boxIn); r.code != 0 {
+		t.Fatalf("next attempt: exit %d: %s", r.code, r.stderr)
+	}
+	if got, _ := readString(t, bucket, "boxes/output/bounding_box_"+box+".jsonl"); got != processed(content) {
+		t.Errorf("output after SIGTERM and a new attempt is not whole (%d bytes)", len(got))
+	}
+}
