@@ -40,6 +40,10 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta store.Met
 		if abortErr := s.abort(ctx, key, failed.UploadID()); abortErr != nil {
 			err = fmt.Errorf("%w; and its parts were not removed: %w", err, abortErr)
 		}
+	} else if sweepErr := s.sweep(context.WithoutCancel(ctx), key); sweepErr != nil {
+		// Cancelled while CreateMultipartUpload was answering, the
+		// uploader never learnt the upload's ID: look for it.
+		err = fmt.Errorf("%w; and an upload it may have begun was not removed: %w", err, sweepErr)
 	}
 	return s.wrap("put", key, err)
 }
