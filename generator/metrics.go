@@ -120,7 +120,7 @@ func processMetrics(a *pipeline.Asset) *wfv1.Metrics {
 		ms = append(ms, &wfv1.Prometheus{
 			Name: RecordsMetric.Name, Help: RecordsMetric.Help, When: succeeded,
 			Labels:  labelsOf("asset", a.Name),
-			Counter: &wfv1.Counter{Value: outputOr("records", "0")},
+			Counter: &wfv1.Counter{Value: output("records")},
 		})
 	}
 	if len(ms) == 0 {
@@ -137,7 +137,7 @@ func notReadyMetrics(a *pipeline.Asset) *wfv1.Metrics {
 	}
 	return &wfv1.Metrics{Prometheus: []*wfv1.Prometheus{{
 		Name: RunsMetric.Name, Help: RunsMetric.Help, When: succeeded,
-		Labels:  labelsOf("asset", a.Name, "result", outputOr(stateOutput, "")),
+		Labels:  labelsOf("asset", a.Name, "result", output(stateOutput)),
 		Counter: &wfv1.Counter{Value: "1"},
 	}}}
 }
@@ -165,13 +165,13 @@ func statusMetrics(p *pipeline.Pipeline) *wfv1.Metrics {
 		ms = append(ms, &wfv1.Prometheus{
 			Name: FilesMetric.Name, Help: FilesMetric.Help, When: succeeded,
 			Labels: labelsOf("state", string(s)),
-			Gauge:  &wfv1.Gauge{Value: outputOr(string(s), "0"), Realtime: ptr(false)},
+			Gauge:  &wfv1.Gauge{Value: output(string(s)), Realtime: ptr(false)},
 		})
 	}
 	ms = append(ms, &wfv1.Prometheus{
 		Name: OldestWaitingMetric.Name, Help: OldestWaitingMetric.Help, When: succeeded,
 		Labels: labelsOf(),
-		Gauge:  &wfv1.Gauge{Value: outputOr(oldestWaitingOutput, "0"), Realtime: ptr(false)},
+		Gauge:  &wfv1.Gauge{Value: output(oldestWaitingOutput), Realtime: ptr(false)},
 	})
 	for _, a := range p.Assets {
 		ms = append(ms, zeroCounters(a)...)
@@ -204,27 +204,21 @@ func zeroCounters(a *pipeline.Asset) []*wfv1.Prometheus {
 var succeeded = fmt.Sprintf("{{status}} == %s", wfv1.NodeSucceeded)
 
 // notSucceededWithState is a metric's condition that the step did not
-// succeed and its state output compares to state by op (== or !=). A pod
-// that was lost has no state output: that is a failure.
+// succeed and its state output (which defaults to failed) compares to
+// state by op (== or !=). The state is quoted: out-of-range is no word to
+// the condition's evaluator.
 func notSucceededWithState(op string, state rules.State) string {
-	return fmt.Sprintf("{{=status != %q && %s %s %q}}", wfv1.NodeSucceeded, outputExpr(stateOutput), op, state)
+	return fmt.Sprintf("{{status}} != %s && '%s' %s '%s'", wfv1.NodeSucceeded, output(stateOutput), op, state)
 }
 
-// outputOr is a metric's reference to the step's output parameter name,
-// fallback when the step has no outputs. Every metric reads outputs this
-// way: a pod that was lost (deleted, evicted, its node gone) reports none,
-// and a plain {{outputs.parameters.NAME}} left unresolved makes Argo drop
-// the metric and mark the workflow with a MetricsError, even for a metric
-// whose condition would not hold.
-func outputOr(name, fallback string) string {
-	return fmt.Sprintf("{{=%s ?? %q}}", outputExpr(name), fallback)
-}
-
-// outputExpr is an Argo expression for an output parameter, nil when the
-// step has none; names may hold '-' (out-of-range), hence the index.
-func outputExpr(name string) string {
-	return fmt.Sprintf("$env?.outputs?.parameters?.[%q]", name)
-}
+// output is a metric's reference to the step's output parameter name.
+// Plain references only: expression templates ({{=...}}) in a template's
+// metrics broke the controller's substitution of the whole template when it
+// created the step's first pod ("cannot finish template replacement because
+// the result was invalid JSON", seen in the engine tests). A pod that was
+// lost reports no outputs, and Argo then skips its metrics with a
+// MetricsError on the workflow.
+func output(name string) string { return "{{outputs.parameters." + name + "}}" }
 
 func formatFloat(f float64) string {
 	b, _ := json.Marshal(f)

@@ -38,7 +38,6 @@ func TestProcessRunResults(t *testing.T) {
 		{"out of range", wfv1.NodeFailed, exit(pipeline.ExitPermanent), outputs(string(rules.OutOfRange)), string(rules.Failed)},
 		{"crash", wfv1.NodeFailed, exit(pipeline.ExitCrash), outputs(string(rules.Failed)), string(rules.Failed)}, // the output's default
 		{"OOM kill", wfv1.NodeFailed, "137", outputs(string(rules.Failed)), string(rules.Failed)},
-		{"pod lost", wfv1.NodeError, "", nil, string(rules.Failed)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			scope := map[string]string{
@@ -142,9 +141,11 @@ func checkedInPipeline(t *testing.T) *pipeline.Pipeline {
 }
 
 // TestMetricsResolve emits every metric of every template after a step
-// that succeeded with all its outputs and after one whose pod was lost
-// with none: neither may leave a reference unresolved, which Argo reports
-// as a MetricsError on the workflow and drops the metric.
+// that succeeded and after one that failed, each with its outputs (a
+// failed step reports its outputs' defaults): neither may leave a
+// reference unresolved, which Argo reports as a MetricsError on the
+// workflow and drops the metric. A pod that was lost reports no outputs at
+// all: its metrics are dropped (see output in metrics.go).
 func TestMetricsResolve(t *testing.T) {
 	metrics := 0
 	for name, wt := range decodeAll(t).templates {
@@ -156,10 +157,13 @@ func TestMetricsResolve(t *testing.T) {
 			for _, p := range tmpl.Outputs.Parameters {
 				succeeded["outputs.parameters."+p.Name] = "1"
 			}
-			lost := map[string]string{"status": string(wfv1.NodeError), "duration": "2.000000", "workflow.namespace": "fieldflow"}
+			failed := map[string]string{"status": string(wfv1.NodeFailed), "duration": "2.000000", "exitCode": "1", "workflow.namespace": "fieldflow"}
+			for _, p := range tmpl.Outputs.Parameters {
+				failed["outputs.parameters."+p.Name] = p.ValueFrom.Default.String()
+			}
 			for _, m := range tmpl.Metrics.Prometheus {
 				metrics++
-				for scopeName, scope := range map[string]map[string]string{"succeeded": succeeded, "lost": lost} {
+				for scopeName, scope := range map[string]map[string]string{"succeeded": succeeded, "failed": failed} {
 					if _, err := emit(m, scope); err != nil {
 						t.Errorf("%s/%s: metric %s, %s: %v", name, tmpl.Name, m.Name, scopeName, err)
 					}

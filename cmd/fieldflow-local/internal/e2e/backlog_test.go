@@ -7,13 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"golang.org/x/sync/errgroup"
-	"sigs.k8s.io/yaml"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
@@ -24,11 +22,11 @@ import (
 // times what Argo keeps of a step's output), and starts the engine on it:
 // the reconcile it runs on start lists one page and submits exactly that
 // page, boxes in run order, and Succeeds. The page is cut to 20 in a copy
-// of the templates so that the test does not wait for 500 workflows; the
-// byte bound is the generated one.
+// of the templates rendered with reconcileLimit 20, so that the test does
+// not wait for 500 workflows; the byte bound is the generated one.
 func TestBacklogPage(t *testing.T) {
 	const backlog, page = 20000, 20
-	local, _ := binaries(t)
+	local, fieldflow := binaries(t)
 	srv := s3test.Require(t)
 	bucket := srv.Bucket(t)
 	keys := make([]string, backlog)
@@ -51,7 +49,7 @@ func TestBacklogPage(t *testing.T) {
 	t.Logf("uploaded %d boxes in %s", backlog, time.Since(start).Round(time.Second))
 
 	w := startWatch(t, local, filepath.Join(t.TempDir(), "state"), srv.Env(),
-		"--store", "s3://"+bucket.Bucket(), "--manifests", pagedManifests(t, page))
+		"--store", "s3://"+bucket.Bucket(), "--manifests", pagedManifests(t, fieldflow, page))
 	var rec *wfv1.Workflow
 	w.settle(10*time.Minute, "the start-up reconcile finished", func() bool {
 		for _, wf := range w.workflows(t.Context()) {
@@ -89,42 +87,19 @@ func TestBacklogPage(t *testing.T) {
 	t.Logf("%d ready boxes: the reconcile %s listed and submitted %d and Succeeded", backlog, rec.Name, submitted)
 }
 
-// pagedManifests copies the generated manifests with the reconcile's page
-// cut to page workflows.
-func pagedManifests(t *testing.T, page int) string {
-	dir := t.TempDir()
-	for _, sub := range []string{"templates", "argo-events"} {
-		if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join(repoRoot, sub))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(dir, "templates", pipeline.ReconcileTemplate+".yaml")
-	b, err := os.ReadFile(path)
+// pagedManifests renders the manifests with `fieldflow generate` from the
+// checked-in deployment config with the reconcile's page set to page.
+func pagedManifests(t *testing.T, fieldflow string, page int) string {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "generator", "fieldflow.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := bytes.Split(b, []byte("\n---\n"))
-	var wt wfv1.WorkflowTemplate
-	if err := yaml.UnmarshalStrict(docs[0], &wt); err != nil {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "fieldflow.yaml")
+	b = append(b, fmt.Sprintf("\nreconcileLimit: %d\n", page)...)
+	if err := os.WriteFile(config, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cut := 0
-	for i := range wt.Spec.Templates {
-		if c := wt.Spec.Templates[i].Container; c != nil {
-			if j := slices.Index(c.Args, "--limit"); j >= 0 {
-				c.Args[j+1] = strconv.Itoa(page)
-				cut++
-			}
-		}
-	}
-	if cut != 1 {
-		t.Fatalf("found %d listings with --limit in the reconcile template, want 1", cut)
-	}
-	if docs[0], err = yaml.Marshal(&wt); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, bytes.Join(docs, []byte("\n---\n")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	run(t, fieldflow, "generate", "--config", config, "--out", dir)
 	return dir
 }
