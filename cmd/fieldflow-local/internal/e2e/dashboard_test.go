@@ -48,7 +48,7 @@ func TestDashboardOnRealData(t *testing.T) {
 	// zero; once Prometheus has the zeros, the sample's runs are increases.
 	prom.waitFor(2*time.Minute, `argo_workflows_fieldflow_runs{result="failed"} == 0`)
 	sample := t.TempDir()
-	run(t, fieldflow, "sample", "--store", sample, "--faults")
+	run(t, fieldflow, "sample", "--store", sample, "--faults", "--boxes", "2")
 	want := map[string]string{}
 	for _, v := range judge(t, fieldflow, sample) {
 		want[v.Key] = v.State

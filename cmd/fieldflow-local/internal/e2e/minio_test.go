@@ -43,7 +43,7 @@ func TestMinioThroughArgo(t *testing.T) {
 	store, env := "s3://"+bucket.Bucket(), srv.Env()
 
 	sample := t.TempDir()
-	run(t, fieldflow, "sample", "--store", sample, "--faults")
+	run(t, fieldflow, "sample", "--store", sample, "--faults", "--boxes", "2")
 	want := map[string]string{}
 	for _, v := range judge(t, fieldflow, sample) {
 		want[v.Key] = v.State
