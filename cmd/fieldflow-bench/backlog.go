@@ -11,13 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/fieldflow/fieldflow/cmd/internal/peakrss"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/sample"
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"
@@ -250,14 +250,11 @@ func captured(fieldflow string, args ...string) (measure, []byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	peak, err := peakrss.Run(cmd)
+	if err != nil {
 		return measure{}, nil, fmt.Errorf("fieldflow %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	m := measure{seconds: time.Since(start).Seconds()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		m.rssKiB = ru.Maxrss
-	}
-	return m, stdout.Bytes(), nil
+	return measure{seconds: time.Since(start).Seconds(), rssKiB: peak}, stdout.Bytes(), nil
 }
 
 // wantReady checks a ready listing: every unprocessed box and, for each

@@ -24,10 +24,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/fieldflow/fieldflow/cmd/internal/peakrss"
 	"github.com/fieldflow/fieldflow/processor/sample"
 )
 
@@ -199,14 +199,11 @@ func timed(stdoutPath string, name string, args ...string) (measure, error) {
 		cmd.Stdout = f
 	}
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	peak, err := peakrss.Run(cmd)
+	if err != nil {
 		return measure{}, fmt.Errorf("%s: %w\n%s", name, err, stderr.String())
 	}
-	m := measure{seconds: time.Since(start).Seconds()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		m.rssKiB = ru.Maxrss
-	}
-	return m, nil
+	return measure{seconds: time.Since(start).Seconds(), rssKiB: peak}, nil
 }
 
 func best(reps int, f func() (measure, error)) measure {

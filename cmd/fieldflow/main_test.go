@@ -13,9 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/fieldflow/fieldflow/cmd/internal/peakrss"
 	"github.com/fieldflow/fieldflow/processor"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/sample"
@@ -53,15 +53,11 @@ func fieldflow(t *testing.T, env []string, args ...string) result {
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	peak, err := peakrss.Run(cmd)
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatal(err)
 	}
-	r := result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.maxRSSKiB = ru.Maxrss
-	}
-	return r
+	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode(), maxRSSKiB: peak}
 }
 
 const box = "0123456789abcdef0123456789abcdef"
