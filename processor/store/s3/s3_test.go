@@ -359,9 +359,10 @@ func TestStallUpload(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(err), "stalled") {
 		t.Errorf("stalled put: err = %v, want a stall", err)
 	}
-	// Create, the parts in flight (Concurrency), the abort: no retry.
-	if n := p.Connections(); n > 2+s3store.Concurrency {
-		t.Errorf("stalled put made %d requests, want at most %d: a stall is not retried", n, 2+s3store.Concurrency)
+	// The sweep of a dead writer's uploads, Create, the parts in flight
+	// (Concurrency), the abort: no retry.
+	if n := p.Connections(); n > 3+s3store.Concurrency {
+		t.Errorf("stalled put made %d requests, want at most %d: a stall is not retried", n, 3+s3store.Concurrency)
 	}
 	if n := uploads(t, direct); n != 0 {
 		t.Errorf("%d multipart uploads left behind", n)
