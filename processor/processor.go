@@ -219,10 +219,7 @@ func (p *Processor) Process(ctx context.Context, key string) (Result, error) {
 		return res, fmt.Errorf("%s is not ready: %s", key, v.Reason)
 	}
 	listed := idx.Inputs[key].Info
-	res.Attempt = 1
-	if n, ok := idx.Failed[key]; ok && n.Version == listed.Version {
-		res.Attempt = n.Attempt + 1
-	}
+	res.Attempt = v.Attempts + 1 // the rules counted the current version's attempts
 	if limit := in.Asset.Retry.Attempts; res.Attempt > limit {
 		// The last attempt is still running, or was killed before its
 		// backoff ran out: either way none is left.
