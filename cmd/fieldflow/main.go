@@ -1,7 +1,7 @@
 // Command fieldflow processes irrigation data files: one subcommand a job,
 // each a stable contract for scripts and for the Argo templates that call it.
 //
-// Exit codes are pipeline's (processor/pipeline/exit.go): ExitOK, ExitRetry
+// Exit codes are pipeline's (processor/pipeline/names.go): ExitOK, ExitRetry
 // for an error worth retrying, ExitPermanent for one that will happen again
 // (invalid input, a key that is no input, bad usage) and ExitCrash for a
 // panic.
