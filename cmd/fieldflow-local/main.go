@@ -84,6 +84,9 @@ func up(ctx context.Context, o cluster.Options) error {
 		return err
 	}
 	defer c.Stop()
+	if err := c.Ready(); err != nil {
+		return err
+	}
 	fmt.Println(c.Kubeconfig)
 	slog.Info("fieldflow-local up", "kubeconfig", c.Kubeconfig, "namespace", c.Namespace,
 		"etcd", c.Timings.Etcd, "apiserver", c.Timings.APIServer,

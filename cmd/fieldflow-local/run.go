@@ -98,7 +98,14 @@ func runEngine(ctx context.Context, o runOptions) error {
 	}
 	kctx, stopKubelet := context.WithCancel(ctx)
 	defer stopKubelet()
-	go k.Run(kctx)
+	go func() {
+		if err := k.Run(kctx); err != nil && !errors.Is(err, context.Canceled) {
+			slog.Error("kubelet stopped: no pod runs", "err", err)
+		}
+	}()
+	if err := c.Ready(); err != nil {
+		return err
+	}
 	if !o.once {
 		go func() {
 			if err := e.Watch(kctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -112,7 +119,7 @@ func runEngine(ctx context.Context, o runOptions) error {
 			return err
 		}
 	}
-	phases, err := e.Once(ctx)
+	phases, err := e.Once(ctx, os.Stderr)
 	if err != nil {
 		return err
 	}

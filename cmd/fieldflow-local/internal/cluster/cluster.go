@@ -43,7 +43,7 @@ type Timings struct {
 // Cluster is a running local engine.
 type Cluster struct {
 	StateDir   string
-	Kubeconfig string       // path of the admin kubeconfig in StateDir, written once all is ready
+	Kubeconfig string       // path of the admin kubeconfig in StateDir, written by Ready
 	Config     *rest.Config // the admin's client configuration
 	Namespace  string
 	Timings    Timings
@@ -124,10 +124,13 @@ func (c *Cluster) start(ctx context.Context, o Options, t0 time.Time) error {
 	if c.Config, err = c.api.RESTConfig(); err != nil {
 		return err
 	}
-	if err := c.startController(ctx, o, t0); err != nil {
-		return err
-	}
-	// Written last: once the kubeconfig exists, the whole engine is ready.
+	return c.startController(ctx, o, t0)
+}
+
+// Ready writes the kubeconfig. The caller calls it last, once what it
+// runs on the cluster is up too: a kubeconfig in the state folder means
+// the whole engine is ready.
+func (c *Cluster) Ready() error {
 	return writeKubeconfig(c.Kubeconfig, c.Config, c.Namespace)
 }
 

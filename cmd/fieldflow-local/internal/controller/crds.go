@@ -167,11 +167,15 @@ func applyCRD(ctx context.Context, c clients, crd *apiextv1.CustomResourceDefini
 	return nil
 }
 
+// waitEstablished polls until the CRD is established. A failed Get is
+// retried: a loaded machine's API server answers some with a timeout.
 func waitEstablished(ctx context.Context, client apiext.Interface, name string) error {
+	var last error
 	established := func(ctx context.Context) (bool, error) {
 		crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			return false, err
+			last = err
+			return false, nil
 		}
 		for _, c := range crd.Status.Conditions {
 			if c.Type == apiextv1.Established && c.Status == apiextv1.ConditionTrue {
@@ -180,9 +184,9 @@ func waitEstablished(ctx context.Context, client apiext.Interface, name string) 
 		}
 		return false, nil
 	}
-	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, established)
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 3*time.Minute, true, established)
 	if err != nil {
-		return fmt.Errorf("CRD %s not established: %w", name, err)
+		return fmt.Errorf("CRD %s not established (last error: %v): %w", name, last, err)
 	}
 	return nil
 }

@@ -75,12 +75,7 @@ func TestChangedTemplate(t *testing.T) {
 // changedManifests writes the generated manifests with the field
 // template's process task changed into a folder for --manifests.
 func changedManifests(t *testing.T) string {
-	dir := t.TempDir()
-	for _, sub := range []string{"templates", "argo-events"} {
-		if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join(repoRoot, sub))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := copyManifests(t)
 	path := filepath.Join(dir, "templates", "fieldflow-field.yaml")
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -125,6 +120,19 @@ func changedManifests(t *testing.T) string {
 	}
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	return dir
+}
+
+// copyManifests copies the generated templates/ and argo-events/ into a
+// folder for --manifests.
+func copyManifests(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, sub := range []string{"templates", "argo-events"} {
+		if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join(repoRoot, sub))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }

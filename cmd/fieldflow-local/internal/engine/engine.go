@@ -8,13 +8,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -65,10 +68,18 @@ func New(ctx context.Context, cfg *rest.Config, opt Options, log *slog.Logger) (
 		return nil, err
 	}
 	e.proc = processor.New(st, pipe, log)
-	if err := m.Apply(ctx, e.kube, e.argo); err != nil {
+	if err := m.createNamespace(ctx, e.kube); err != nil {
 		return nil, err
 	}
-	if err := e.credentials(ctx); err != nil {
+	in, err := newInstaller(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := e.secrets()
+	if err != nil {
+		return nil, err
+	}
+	if err := in.Install(ctx, append(m.Objects(), secrets...), prunable); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -103,10 +114,10 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 	}, nil
 }
 
-// credentials creates the Secrets the templates read, from this process's
-// AWS environment: what a user would put in the cluster's Secret.
-func (e *Engine) credentials(ctx context.Context) error {
-	secrets := map[string]bool{}
+// secrets are the Secrets the templates read, from this process's AWS
+// environment: what a user would put in the cluster's Secret.
+func (e *Engine) secrets() ([]*unstructured.Unstructured, error) {
+	names := map[string]bool{}
 	for _, wt := range e.manifests.Templates {
 		for _, t := range wt.Spec.Templates {
 			if t.Container == nil {
@@ -114,26 +125,25 @@ func (e *Engine) credentials(ctx context.Context) error {
 			}
 			for _, env := range t.Container.Env {
 				if env.ValueFrom != nil && env.ValueFrom.SecretKeyRef != nil {
-					secrets[env.ValueFrom.SecretKeyRef.Name] = true
+					names[env.ValueFrom.SecretKeyRef.Name] = true
 				}
 			}
 		}
 	}
-	for name := range secrets {
-		s := &corev1.Secret{
+	var out []*unstructured.Unstructured
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		u, err := toUnstructured(&corev1.Secret{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.manifests.Namespace},
 			StringData: map[string]string{
 				"AWS_ACCESS_KEY_ID":     os.Getenv("AWS_ACCESS_KEY_ID"),
 				"AWS_SECRET_ACCESS_KEY": os.Getenv("AWS_SECRET_ACCESS_KEY"),
 			},
-		}
-		err := replace(ctx, name, e.kube.CoreV1().Secrets(e.manifests.Namespace).Delete, func() error {
-			_, err := e.kube.CoreV1().Secrets(e.manifests.Namespace).Create(ctx, s, metav1.CreateOptions{})
-			return err
 		})
 		if err != nil {
-			return fmt.Errorf("secret %s: %w", name, err)
+			return nil, err
 		}
+		out = append(out, u)
 	}
-	return nil
+	return out, nil
 }

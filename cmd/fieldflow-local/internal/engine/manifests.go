@@ -6,15 +6,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -34,6 +36,11 @@ type Manifests struct {
 	Sensors   []*ev.Sensor
 	Sources   []*ev.EventSource
 	Namespace string
+
+	// installs are the documents of the kinds the engine installs, as
+	// written: what `kubectl apply` would send, not the typed objects
+	// marshalled again (those carry nulls the files may not).
+	installs []*unstructured.Unstructured
 }
 
 // LoadManifests reads the embedded copies, or dir/templates and
@@ -100,7 +107,17 @@ func (m *Manifests) add(doc []byte) error {
 	default:
 		return fmt.Errorf("unexpected kind %q", meta.Kind)
 	}
-	return yaml.UnmarshalStrict(doc, into)
+	if err := yaml.UnmarshalStrict(doc, into); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(prunable, func(k schema.GroupVersionKind) bool { return k.Kind == meta.Kind }) {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+			return err
+		}
+		m.installs = append(m.installs, u)
+	}
+	return nil
 }
 
 func appendNew[T any](list *[]*T) *T {
@@ -109,74 +126,38 @@ func appendNew[T any](list *[]*T) *T {
 	return v
 }
 
-// Apply creates the namespace, its default service account (no
-// controller-manager makes it), the RBAC, the ConfigMaps the pods read and
-// the Argo objects; existing objects are replaced so that a changed
-// template takes effect.
-func (m *Manifests) Apply(ctx context.Context, kube kubernetes.Interface, argo wfclientset.Interface) error {
-	ns := m.Namespace
-	if err := ignoreExists(kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})); err != nil {
-		return fmt.Errorf("namespace %s: %w", ns, err)
+// prunable are the kinds the engine installs. A start deletes the
+// objects of these kinds an earlier start installed and its manifests no
+// longer hold.
+var prunable = []schema.GroupVersionKind{
+	corev1.SchemeGroupVersion.WithKind("ServiceAccount"),
+	rbacv1.SchemeGroupVersion.WithKind("Role"),
+	rbacv1.SchemeGroupVersion.WithKind("RoleBinding"),
+	corev1.SchemeGroupVersion.WithKind("ConfigMap"),
+	corev1.SchemeGroupVersion.WithKind("Secret"),
+	wfv1.SchemeGroupVersion.WithKind("WorkflowTemplate"),
+	wfv1.SchemeGroupVersion.WithKind("CronWorkflow"),
+}
+
+// Objects are the documents to install, in the order prunable lists
+// their kinds: accounts and their rights before the templates that use
+// them.
+func (m *Manifests) Objects() []*unstructured.Unstructured {
+	rank := func(u *unstructured.Unstructured) int {
+		return slices.IndexFunc(prunable, func(k schema.GroupVersionKind) bool { return k.Kind == u.GetKind() })
 	}
-	accounts := append([]*corev1.ServiceAccount{{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}}, m.Accounts...)
-	for _, sa := range accounts {
-		if err := ignoreExists(kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{})); err != nil {
-			return fmt.Errorf("service account %s: %w", sa.Name, err)
-		}
-	}
-	for _, r := range m.Roles {
-		if err := replace(ctx, r.Name, kube.RbacV1().Roles(ns).Delete, func() error {
-			_, err := kube.RbacV1().Roles(ns).Create(ctx, r, metav1.CreateOptions{})
-			return err
-		}); err != nil {
-			return fmt.Errorf("role %s: %w", r.Name, err)
-		}
-	}
-	for _, b := range m.Bindings {
-		if err := replace(ctx, b.Name, kube.RbacV1().RoleBindings(ns).Delete, func() error {
-			_, err := kube.RbacV1().RoleBindings(ns).Create(ctx, b, metav1.CreateOptions{})
-			return err
-		}); err != nil {
-			return fmt.Errorf("role binding %s: %w", b.Name, err)
-		}
-	}
-	for _, cm := range m.Configs {
-		if err := replace(ctx, cm.Name, kube.CoreV1().ConfigMaps(ns).Delete, func() error {
-			_, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{})
-			return err
-		}); err != nil {
-			return fmt.Errorf("config map %s: %w", cm.Name, err)
-		}
-	}
-	for _, wt := range m.Templates {
-		if err := replace(ctx, wt.Name, argo.ArgoprojV1alpha1().WorkflowTemplates(ns).Delete, func() error {
-			_, err := argo.ArgoprojV1alpha1().WorkflowTemplates(ns).Create(ctx, wt, metav1.CreateOptions{})
-			return err
-		}); err != nil {
-			return fmt.Errorf("workflow template %s: %w", wt.Name, err)
-		}
-	}
-	for _, cw := range m.Crons {
-		if err := replace(ctx, cw.Name, argo.ArgoprojV1alpha1().CronWorkflows(ns).Delete, func() error {
-			_, err := argo.ArgoprojV1alpha1().CronWorkflows(ns).Create(ctx, cw, metav1.CreateOptions{})
-			return err
-		}); err != nil {
-			return fmt.Errorf("cron workflow %s: %w", cw.Name, err)
-		}
+	out := slices.Clone(m.installs)
+	slices.SortStableFunc(out, func(a, b *unstructured.Unstructured) int { return rank(a) - rank(b) })
+	return out
+}
+
+// createNamespace creates the manifests' namespace unless it exists. It is
+// never pruned: it holds the workflows of earlier runs.
+func (m *Manifests) createNamespace(ctx context.Context, kube kubernetes.Interface) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: m.Namespace}}
+	_, err := kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("namespace %s: %w", m.Namespace, err)
 	}
 	return nil
-}
-
-func replace(ctx context.Context, name string, del func(context.Context, string, metav1.DeleteOptions) error, create func() error) error {
-	if err := del(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	return create()
-}
-
-func ignoreExists[T any](_ T, err error) error {
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
 }

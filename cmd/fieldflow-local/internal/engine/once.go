@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -19,8 +20,17 @@ import (
 // the generated Sensor, as if each had just arrived, so that every input
 // gets its workflow (a waiting one shows its checks and not-ready). It
 // waits for every workflow to finish, then reconciles while the rules say
-// something can still run. It returns the number of workflows in each phase.
-func (e *Engine) Once(ctx context.Context) (map[wfv1.WorkflowPhase]int, error) {
+// something can still run. It shows its progress on w while it works and
+// returns the number of this run's workflows in each phase.
+//
+// A workflow still unfinished past the templates' longest deadline (plus
+// a grace) ends the run with an error naming it: Argo fails a workflow at
+// its deadline, so one still running then is stuck.
+func (e *Engine) Once(ctx context.Context, w io.Writer) (map[wfv1.WorkflowPhase]int, error) {
+	start := time.Now().Truncate(time.Second) // creationTimestamp has whole seconds
+	pctx, stopProgress := context.WithCancel(ctx)
+	defer stopProgress()
+	go e.showProgress(pctx, w, start)
 	if err := e.replay(ctx); err != nil {
 		return nil, err
 	}
@@ -44,7 +54,12 @@ func (e *Engine) Once(ctx context.Context) (map[wfv1.WorkflowPhase]int, error) {
 			return nil, err
 		}
 	}
-	return e.phases(ctx)
+	stopProgress()
+	wfs, err := e.workflowsSince(ctx, start)
+	if err != nil {
+		return nil, err
+	}
+	return countPhases(wfs), nil
 }
 
 // replay notifies every object under the input folders once.
@@ -81,12 +96,17 @@ func (e *Engine) waitIdle(ctx context.Context) error {
 	idle := 0
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	unfinished := metav1.ListOptions{LabelSelector: common.LabelKeyCompleted + "!=true", Limit: 1}
-	for idle < 2 {
+	unfinished := metav1.ListOptions{LabelSelector: unfinishedSelector, Limit: 1}
+	for n := 1; idle < 2; n++ {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
+		}
+		if n%20 == 0 {
+			if err := e.overdue(ctx); err != nil {
+				return err
+			}
 		}
 		list, err := e.argo.ArgoprojV1alpha1().Workflows(e.manifests.Namespace).List(ctx, unfinished)
 		if err != nil {
@@ -101,16 +121,82 @@ func (e *Engine) waitIdle(ctx context.Context) error {
 	return nil
 }
 
-func (e *Engine) phases(ctx context.Context) (map[wfv1.WorkflowPhase]int, error) {
+// unfinishedSelector selects the workflows Argo has not labelled completed.
+var unfinishedSelector = common.LabelKeyCompleted + "!=true"
+
+// deadlineGrace is how long past its deadline a workflow may take to be
+// failed by Argo: the controller's requeue and the kubelet's kill.
+const deadlineGrace = 2 * time.Minute
+
+// Deadline is the longest activeDeadlineSeconds of the templates, an hour
+// when none sets one: no workflow of these templates runs longer.
+func (m *Manifests) Deadline() time.Duration {
+	longest := time.Duration(0)
+	for _, wt := range m.Templates {
+		if d := wt.Spec.ActiveDeadlineSeconds; d != nil {
+			longest = max(longest, time.Duration(*d)*time.Second)
+		}
+	}
+	if longest == 0 {
+		return time.Hour
+	}
+	return longest
+}
+
+// overdue fails when a workflow is unfinished past the templates' deadline
+// and the grace, and names the workflows still running.
+func (e *Engine) overdue(ctx context.Context) error {
+	list, err := e.argo.ArgoprojV1alpha1().Workflows(e.manifests.Namespace).List(ctx, metav1.ListOptions{LabelSelector: unfinishedSelector})
+	if err != nil {
+		return fmt.Errorf("list workflows: %w", err)
+	}
+	limit := e.manifests.Deadline() + deadlineGrace
+	var late []string
+	for _, wf := range list.Items {
+		if time.Since(wf.CreationTimestamp.Time) > limit {
+			late = append(late, fmt.Sprintf("%s (%s since %s)", wf.Name, phaseOf(&wf), wf.CreationTimestamp.UTC().Format(time.RFC3339)))
+		}
+	}
+	if len(late) == 0 {
+		return nil
+	}
+	var running []string
+	for _, wf := range list.Items {
+		running = append(running, wf.Name)
+	}
+	return fmt.Errorf("%d workflows unfinished past the templates' deadline of %s (+%s): %s; still running: %s",
+		len(late), e.manifests.Deadline(), deadlineGrace, strings.Join(late, ", "), strings.Join(running, " "))
+}
+
+func phaseOf(wf *wfv1.Workflow) wfv1.WorkflowPhase {
+	if wf.Status.Phase == wfv1.WorkflowUnknown {
+		return "new"
+	}
+	return wf.Status.Phase
+}
+
+// workflowsSince lists the workflows created at or after start: this
+// run's, not those an earlier run left for inspection.
+func (e *Engine) workflowsSince(ctx context.Context, start time.Time) ([]wfv1.Workflow, error) {
 	list, err := e.argo.ArgoprojV1alpha1().Workflows(e.manifests.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list workflows: %w", err)
 	}
-	out := map[wfv1.WorkflowPhase]int{}
+	var out []wfv1.Workflow
 	for _, wf := range list.Items {
-		out[wf.Status.Phase]++
+		if !wf.CreationTimestamp.Time.Before(start) {
+			out = append(out, wf)
+		}
 	}
 	return out, nil
+}
+
+func countPhases(wfs []wfv1.Workflow) map[wfv1.WorkflowPhase]int {
+	out := map[wfv1.WorkflowPhase]int{}
+	for _, wf := range wfs {
+		out[wf.Status.Phase]++
+	}
+	return out
 }
 
 // FormatPhases prints phase counts in a stable order.

@@ -47,6 +47,9 @@ type Kubelet struct {
 func (k *Kubelet) Run(ctx context.Context) error {
 	k.running = map[string]context.CancelFunc{}
 	slots := make(chan struct{}, max(1, k.Parallel))
+	if err := k.recover(ctx, slots); err != nil {
+		return err
+	}
 	for ctx.Err() == nil {
 		w, err := k.Kube.CoreV1().Pods(k.Namespace).Watch(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -72,14 +75,10 @@ func (k *Kubelet) Run(ctx context.Context) error {
 
 // start binds a pending pod and runs it when a slot is free.
 func (k *Kubelet) start(ctx context.Context, pod *corev1.Pod, slots chan struct{}) {
-	k.mu.Lock()
-	if _, ok := k.running[pod.Name]; ok {
-		k.mu.Unlock()
+	podCtx, ok := k.claim(ctx, pod.Name)
+	if !ok {
 		return
 	}
-	podCtx, cancel := context.WithCancel(ctx)
-	k.running[pod.Name] = cancel
-	k.mu.Unlock()
 	binding := &corev1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: k.Node},
@@ -90,6 +89,23 @@ func (k *Kubelet) start(ctx context.Context, pod *corev1.Pod, slots chan struct{
 		return
 	}
 	pod.Spec.NodeName = k.Node
+	k.launch(podCtx, pod, slots)
+}
+
+// claim records a pod as this kubelet's; false if it already is.
+func (k *Kubelet) claim(ctx context.Context, name string) (context.Context, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.running[name]; ok {
+		return nil, false
+	}
+	podCtx, cancel := context.WithCancel(ctx)
+	k.running[name] = cancel
+	return podCtx, true
+}
+
+// launch runs a claimed, bound pod when a slot is free.
+func (k *Kubelet) launch(podCtx context.Context, pod *corev1.Pod, slots chan struct{}) {
 	go func() {
 		defer k.stop(pod.Name)
 		select {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -127,6 +128,9 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 	defer logFile.Close()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, &stdout, logFile
+	// The process dies with the engine, as a container dies with its node:
+	// the next start fails the pod instead of leaving it to run unseen.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	runErr := cmd.Run()
 	out := outcome{outputs: &wfv1.Outputs{}}
 	var exitErr *exec.ExitError

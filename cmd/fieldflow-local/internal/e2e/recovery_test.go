@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// progressLine is the plain form of `run --once`'s progress, as a pipe or
+// a CI log gets it.
+var progressLine = regexp.MustCompile(`(?m)^\[[0-9hms.]+\] workflows: .+ · files: \d+ done.*, \d+ left$`)
+
+// TestEngineKilled SIGKILLs the engine in the middle of the sample, while
+// pods run, and starts `run --once` again on the same state: the pods the
+// dead engine ran are failed and retried by the templates' rules, and the
+// run ends with every file in the state the in-process engine gives it.
+// The second run's progress is read in its plain form.
+func TestEngineKilled(t *testing.T) {
+	local, fieldflow := binaries(t)
+	store, direct, state := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "state")
+	for _, s := range []string{store, direct} {
+		run(t, fieldflow, "sample", "--store", s, "--faults", "--boxes", "2")
+	}
+	running := killMidRun(t, local, store, state)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, local, "run", "--once", "--store", store, "--state", state, "--parallel", "2", "--metrics-addr", "127.0.0.1:0")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("run --once after the kill: %v\n%s\n%s", err, out, lastLines(stderr.String(), 40))
+	}
+	t.Logf("run --once after the kill took %s: %s", time.Since(start).Round(time.Second), strings.TrimSpace(string(out)))
+	lines := progressLine.FindAllString(stderr.String(), -1)
+	if len(lines) == 0 {
+		t.Errorf("no progress line in the run's log:\n%s", lastLines(stderr.String(), 20))
+	} else {
+		t.Logf("%d progress lines, the last: %s", len(lines), lines[len(lines)-1])
+	}
+	lost := 0
+	for _, pod := range running {
+		if strings.Contains(stderr.String(), "failing a pod lost in a restart pod="+pod) {
+			lost++
+		}
+	}
+	// A pod listed as running may have finished in the moment before the
+	// kill landed; not all of them can have.
+	t.Logf("%d of the %d pods running at the kill were failed as lost at the next start", lost, len(running))
+	if lost == 0 {
+		t.Errorf("none of the pods running at the kill (%v) was failed at the next start", running)
+	}
+
+	run(t, fieldflow, "run", "--once", "--engine", "direct", "--store", direct)
+	got, want := states(t, fieldflow, store), states(t, fieldflow, direct)
+	if len(got) == 0 || len(got) != len(want) {
+		t.Fatalf("after the kill, %d inputs judged; in process %d", len(got), len(want))
+	}
+	for key, s := range want {
+		if got[key] != s {
+			t.Errorf("%s: %s after the kill, %s in process", key, got[key], s)
+		}
+	}
+}
+
+// killMidRun starts `run --once` and SIGKILLs it once some workflows have
+// succeeded while pods run. It returns the pods that were running.
+func killMidRun(t *testing.T, local, store, state string) []string {
+	t.Helper()
+	cmd := exec.Command(local, "run", "--once", "--store", store, "--state", state, "--parallel", "2", "--metrics-addr", "127.0.0.1:0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	kubeconfig := filepath.Join(state, "kubeconfig")
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		if _, err := os.Stat(kubeconfig); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("engine not up after 5 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cfg, ns := clientConfig(t, kubeconfig)
+	argo, kube := wfclientset.NewForConfigOrDie(cfg), kubernetes.NewForConfigOrDie(cfg)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		wfs, err := argo.ArgoprojV1alpha1().Workflows(ns).List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		pods, err := kube.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		succeeded := 0
+		for _, wf := range wfs.Items {
+			if wf.Status.Phase == wfv1.WorkflowSucceeded {
+				succeeded++
+			}
+		}
+		var running []string
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				running = append(running, p.Name)
+			}
+		}
+		if succeeded >= 5 && len(running) > 0 {
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("engine killed with %d of %d workflows succeeded, pods running: %v", succeeded, len(wfs.Items), running)
+			return running
+		}
+	}
+	cmd.Process.Kill()
+	t.Fatal("no moment with 5 workflows succeeded and a pod running in 5 minutes")
+	return nil
+}
