@@ -131,6 +131,9 @@ func sensor(c Config, p *pipeline.Pipeline, src source) (*ev.Sensor, error) {
 		Spec: ev.SensorSpec{
 			EventBusName: eventBusName,
 			Template:     &ev.Template{ServiceAccountName: sensorServiceAccount},
+			// Empty, not nil: the field has no omitempty and nil
+			// marshals as null (see checkNulls).
+			LoggingFields: map[string]string{},
 		},
 	}
 	for _, a := range p.Assets {

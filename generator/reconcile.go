@@ -76,8 +76,8 @@ func statusTemplateFor(c Config, p *pipeline.Pipeline) (wfv1.Template, error) {
 }
 
 // reconcileCron runs the reconcile template on a schedule, never two at once.
-func reconcileCron(c Config) *wfv1.CronWorkflow {
-	return &wfv1.CronWorkflow{
+func reconcileCron(c Config) *specOnly[wfv1.CronWorkflowSpec] {
+	return &specOnly[wfv1.CronWorkflowSpec]{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "CronWorkflow"},
 		ObjectMeta: objectMeta(c, pipeline.ReconcileTemplate, "Reconcile sweep",
 			"Runs the reconcile template every few minutes."),

@@ -88,6 +88,9 @@ func Render(c Config) ([]File, error) {
 		files = append(files, File{Path: f.Path, Objects: f.Objects})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	if err := checkNulls(files); err != nil {
+		return nil, fmt.Errorf("generated files carry nulls: %w", err)
+	}
 	return files, nil
 }
 

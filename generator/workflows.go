@@ -316,8 +316,8 @@ func workflowManifest(c Config, a *pipeline.Asset, keyJSON string) (string, erro
 
 // newWorkflow is a Workflow that runs a's template on key; the sensors and
 // the release steps create these.
-func newWorkflow(c Config, a *pipeline.Asset, key string) *wfv1.Workflow {
-	return &wfv1.Workflow{
+func newWorkflow(c Config, a *pipeline.Asset, key string) *specOnly[wfv1.WorkflowSpec] {
+	return &specOnly[wfv1.WorkflowSpec]{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow"},
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: a.TemplateName() + "-",

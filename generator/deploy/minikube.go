@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	"sigs.k8s.io/yaml"
@@ -227,28 +229,28 @@ func argoWorkflows() File {
 	return File{Path: minikubeDir + "argo-workflows/kustomization.yaml", Objects: []any{k}}
 }
 
+// argoWorkflowsControllerPatch turns the controller's metrics on. Patches
+// are apply configurations, not the API types: every field of those is
+// optional, so a patch holds only what it sets. appsv1.Deployment would
+// carry `selector: null` (no omitempty), which a strategic merge patch
+// reads as "delete the release's selector", and `creationTimestamp: null`,
+// `strategy: {}`, `resources: {}`, `status: {}` besides.
 func argoWorkflowsControllerPatch() File {
 	metrics, err := yaml.Marshal(wfconfig.MetricsConfig{Enabled: ptr(true), Path: "/metrics", Port: 9090, Secure: ptr(true)})
 	if err != nil {
 		panic(err) // a struct of strings, ints and bools always marshals
 	}
-	cm := &corev1.ConfigMap{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Name: "workflow-controller-configmap", Namespace: argoNamespace},
-		Data:       map[string]string{"metricsConfig": string(metrics)},
-	}
+	cm := corev1ac.ConfigMap("workflow-controller-configmap", argoNamespace).
+		WithData(map[string]string{"metricsConfig": string(metrics)})
 	return File{Path: minikubeDir + "argo-workflows/workflow-controller-configmap.yaml", Objects: []any{cm}}
 }
 
+// argoServerPatch serves the UI without login (see argoWorkflows). The
+// container's args replace the release's (a list without a merge key).
 func argoServerPatch() File {
-	d := &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: "argo-server", Namespace: argoNamespace},
-		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "argo-server",
-			Args: []string{"server", "--auth-mode=server"},
-		}}}}},
-	}
+	d := appsv1ac.Deployment("argo-server", argoNamespace).WithSpec(appsv1ac.DeploymentSpec().
+		WithTemplate(corev1ac.PodTemplateSpec().WithSpec(corev1ac.PodSpec().
+			WithContainers(corev1ac.Container().WithName("argo-server").WithArgs("server", "--auth-mode=server")))))
 	return File{Path: minikubeDir + "argo-workflows/argo-server.yaml", Objects: []any{d}}
 }
 

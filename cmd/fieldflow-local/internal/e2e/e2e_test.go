@@ -10,11 +10,14 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,52 +61,149 @@ func TestWorkflowCreatesPod(t *testing.T) {
 func startEngine(t *testing.T) string {
 	bin := os.Getenv("FIELDFLOW_LOCAL_BIN")
 	if bin == "" {
-		bin = buildBinary(t)
+		var err error
+		if bin, err = buildBinary(t, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cmd := exec.Command(bin, "up", "--state", filepath.Join(t.TempDir(), "state"))
+	start := time.Now()
+	cmd, kubeconfig, err := launch(bin, filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopEngine(t, cmd) })
+	t.Logf("engine up after %s", time.Since(start).Round(time.Millisecond))
+	return kubeconfig
+}
+
+// launch starts `fieldflow-local up` with args after --state and returns
+// once it prints its kubeconfig path, which is when its API server serves.
+func launch(bin, state string, args ...string) (*exec.Cmd, string, error) {
+	cmd := exec.Command(bin, append([]string{"up", "--state", state}, args...)...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatalf("stdout pipe: %v", err)
+		return nil, "", fmt.Errorf("stdout pipe: %w", err)
 	}
-	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+		return nil, "", fmt.Errorf("start %s: %w", bin, err)
 	}
-	t.Cleanup(func() { stopEngine(t, cmd) })
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		t.Fatalf("engine printed no kubeconfig path: %v", err)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, "", fmt.Errorf("engine printed no kubeconfig path (its log above says why): %w", err)
 	}
-	t.Logf("engine up after %s", time.Since(start).Round(time.Millisecond))
-	return strings.TrimSpace(line)
+	return cmd, strings.TrimSpace(line), nil
 }
 
-func buildBinary(t *testing.T) string {
-	bin := filepath.Join(t.TempDir(), "fieldflow-local")
+// buildBinary builds fieldflow-local into dir. It returns an error rather
+// than failing t so that sharedEngine can call it inside its sync.Once.
+func buildBinary(t *testing.T, dir string) (string, error) {
+	bin := filepath.Join(dir, "fieldflow-local")
 	cmd := exec.Command("go", "build", "-ldflags", versionFlag, "-o", bin, "github.com/fieldflow/fieldflow/cmd/fieldflow-local")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("build fieldflow-local: %v", err)
+		return "", fmt.Errorf("build fieldflow-local: %w", err)
 	}
 	t.Logf("built %s in %s", bin, time.Since(start).Round(time.Second))
-	return bin
+	return bin, nil
 }
 
 func stopEngine(t *testing.T, cmd *exec.Cmd) {
+	if err := stop(cmd); err != nil {
+		t.Error(err)
+	}
+}
+
+// stop sends SIGINT and waits a minute for the engine to exit.
+func stop(cmd *exec.Cmd) error {
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Errorf("engine exit after SIGINT: %v", err)
+			return fmt.Errorf("engine exit after SIGINT: %w", err)
 		}
+		return nil
 	case <-time.After(time.Minute):
 		_ = cmd.Process.Kill()
-		t.Errorf("engine still running a minute after SIGINT")
+		return errors.New("engine still running a minute after SIGINT")
 	}
+}
+
+// sharedNamespace is the namespace the shared engine's controller manages.
+// Not up's default "argo": TestDeploy installs Argo's release there, whose
+// workflow-controller-configmap the minikube overlay patches, and the
+// engine's own controller must not read that configuration.
+const sharedNamespace = "fieldflow-e2e"
+
+// shared is the one `fieldflow-local up` engine of this test binary, for
+// the tests that need an API server but not an engine of their own: it
+// costs seconds and a gigabyte, once. TestMain stops it.
+var shared struct {
+	once       sync.Once
+	dir        string // state folder and, when built here, the binary
+	cmd        *exec.Cmd
+	kubeconfig string
+	err        error
+}
+
+// sharedEngine returns the kubeconfig of the shared engine, starting it on
+// the first call. Skipped unless FIELDFLOW_LOCAL_E2E=1; with
+// FIELDFLOW_LOCAL_KUBECONFIG it is the engine already up. Tests sharing it
+// see what earlier ones left: TestDeploy replaces Argo's full CRDs with the
+// release's (which validate less) and creates the namespaces argo,
+// argo-events, fieldflow and fieldflow-monitoring.
+func sharedEngine(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("FIELDFLOW_LOCAL_E2E") != "1" {
+		t.Skip("set FIELDFLOW_LOCAL_E2E=1 to run (builds and starts kube-apiserver and Argo's controller)")
+	}
+	if k := os.Getenv("FIELDFLOW_LOCAL_KUBECONFIG"); k != "" {
+		return k
+	}
+	shared.once.Do(func() { shared.err = startShared(t) })
+	if shared.err != nil {
+		t.Fatalf("shared engine: %v", shared.err)
+	}
+	return shared.kubeconfig
+}
+
+func startShared(t *testing.T) error {
+	dir, err := os.MkdirTemp("", "fieldflow-e2e-engine-")
+	if err != nil {
+		return fmt.Errorf("state folder: %w", err)
+	}
+	shared.dir = dir
+	bin := os.Getenv("FIELDFLOW_LOCAL_BIN")
+	if bin == "" {
+		if bin, err = buildBinary(t, dir); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	shared.cmd, shared.kubeconfig, err = launch(bin, filepath.Join(dir, "state"), "--namespace", sharedNamespace)
+	if err != nil {
+		return err
+	}
+	t.Logf("shared engine up after %s", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// stopSharedEngine stops the shared engine, if a test started it, and
+// removes its folder.
+func stopSharedEngine() error {
+	var err error
+	if shared.cmd != nil {
+		err = stop(shared.cmd)
+	}
+	if shared.dir != "" {
+		err = errors.Join(err, os.RemoveAll(shared.dir))
+	}
+	return err
 }
 
 func clientConfig(t *testing.T, kubeconfig string) (*rest.Config, string) {

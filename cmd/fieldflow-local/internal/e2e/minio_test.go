@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"maps"
@@ -26,6 +27,10 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	s3test.Stop()
+	if err := stopSharedEngine(); err != nil {
+		fmt.Fprintln(os.Stderr, "shared engine:", err)
+		code = max(code, 1)
+	}
 	os.Exit(code)
 }
 
