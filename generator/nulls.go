@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/types"
@@ -19,9 +20,11 @@ import (
 // the object patched: a Deployment patch marshalled from appsv1.Deployment
 // carried `selector: null` and took the release's selector away, which
 // the API server then rejected. In any other object a null is noise, and
-// becomes a deletion the day the object is used as a patch; only
-// creationTimestamp may be null there, since every upstream ObjectMeta
-// marshals its zero time so and the API server sets it itself.
+// becomes a deletion the day the object is used as a patch; only an
+// object's or a pod template's metadata.creationTimestamp may be null
+// there, since every upstream ObjectMeta marshals its zero time so and the
+// API server sets it itself. Argo's CRDs declare no creationTimestamp in
+// workflowMetadata: a server-side apply of a null there is rejected.
 func checkNulls(files []File) error {
 	patches := patchPaths(files)
 	var errs []error
@@ -33,7 +36,7 @@ func checkNulls(files []File) error {
 		if err != nil {
 			return err
 		}
-		allowed := creationTimestamp
+		allowed := metadataCreationTimestamp
 		if patches[f.Path] {
 			allowed = nothing
 		}
@@ -64,11 +67,15 @@ func patchPaths(files []File) map[string]bool {
 	return out
 }
 
-// A nullAllowed says whether a null may stand under key.
-type nullAllowed func(key string) bool
+// A nullAllowed says whether a null may stand at a path (a.b[2].c).
+type nullAllowed func(at string) bool
 
-func nothing(string) bool             { return false }
-func creationTimestamp(k string) bool { return k == "creationTimestamp" }
+func nothing(string) bool { return false }
+
+func metadataCreationTimestamp(at string) bool {
+	const field = "metadata.creationTimestamp"
+	return at == field || strings.HasSuffix(at, "."+field)
+}
 
 // nulls decodes a YAML stream and lists, sorted, where its documents hold
 // a null that allowed does not permit, as "document N: a.b[2].c".
@@ -92,8 +99,8 @@ func nulls(stream []byte, allowed nullAllowed) ([]string, error) {
 // walkNulls lists the nulls in v, a decoded document, below path.
 func walkNulls(v any, path string, allowed nullAllowed) []string {
 	var out []string
-	visit := func(at, key string, e any) {
-		if e == nil && !allowed(key) {
+	visit := func(at string, e any) {
+		if e == nil && !allowed(at) {
 			out = append(out, at)
 		}
 		out = append(out, walkNulls(e, at, allowed)...)
@@ -105,11 +112,11 @@ func walkNulls(v any, path string, allowed nullAllowed) []string {
 			if path != "" {
 				at = path + "." + k
 			}
-			visit(at, k, e)
+			visit(at, e)
 		}
 	case []any:
 		for i, e := range v {
-			visit(path+"["+strconv.Itoa(i)+"]", "", e)
+			visit(path+"["+strconv.Itoa(i)+"]", e)
 		}
 	}
 	return out

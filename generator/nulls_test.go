@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -29,7 +30,7 @@ func TestCheckedInFilesCarryNoNulls(t *testing.T) {
 		t.Fatal("no kustomization names a patch: the test would check nothing")
 	}
 	for path, b := range files {
-		allowed := creationTimestamp
+		allowed := metadataCreationTimestamp
 		if patches[path] {
 			allowed = nothing
 		}
@@ -118,6 +119,15 @@ func TestCheckNulls(t *testing.T) {
 		{"API type as object", apiType, false, []string{"o/p.yaml: null at document 0: spec.selector"}},
 		{"apply configuration as patch", applyConfig, true, nil},
 		{"null in a list", map[string][]*int{"a": {ptr(1), nil}}, false, []string{"o/p.yaml: null at document 0: a[1]"}},
+		{"Argo's workflowMetadata", &wfv1.CronWorkflow{
+			TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "CronWorkflow"},
+			Spec:     wfv1.CronWorkflowSpec{WorkflowMetadata: &metav1.ObjectMeta{Labels: map[string]string{"a": "b"}}},
+		}, false, []string{
+			"o/p.yaml: null at document 0: spec.workflowMetadata.creationTimestamp",
+			"o/p.yaml: null at document 0: status.active",
+			"o/p.yaml: null at document 0: status.conditions",
+			"o/p.yaml: null at document 0: status.lastScheduledTime",
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k := &types.Kustomization{Resources: []string{"p.yaml"}}

@@ -76,21 +76,38 @@ func statusTemplateFor(c Config, p *pipeline.Pipeline) (wfv1.Template, error) {
 }
 
 // reconcileCron runs the reconcile template on a schedule, never two at once.
-func reconcileCron(c Config) *specOnly[wfv1.CronWorkflowSpec] {
-	return &specOnly[wfv1.CronWorkflowSpec]{
+func reconcileCron(c Config) *specOnly[cronSpec] {
+	return &specOnly[cronSpec]{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "CronWorkflow"},
 		ObjectMeta: objectMeta(c, pipeline.ReconcileTemplate, "Reconcile sweep",
 			"Runs the reconcile template every few minutes."),
-		Spec: wfv1.CronWorkflowSpec{
-			Schedules:                  []string{c.ReconcileSchedule},
-			ConcurrencyPolicy:          wfv1.ForbidConcurrent,
-			StartingDeadlineSeconds:    ptr(int64(60)),
-			SuccessfulJobsHistoryLimit: ptr(int32(3)),
-			FailedJobsHistoryLimit:     ptr(int32(3)),
-			WorkflowMetadata:           &metav1.ObjectMeta{Labels: labels()},
-			WorkflowSpec: wfv1.WorkflowSpec{
-				WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: pipeline.ReconcileTemplate},
+		Spec: cronSpec{
+			CronWorkflowSpec: wfv1.CronWorkflowSpec{
+				Schedules:                  []string{c.ReconcileSchedule},
+				ConcurrencyPolicy:          wfv1.ForbidConcurrent,
+				StartingDeadlineSeconds:    ptr(int64(60)),
+				SuccessfulJobsHistoryLimit: ptr(int32(3)),
+				FailedJobsHistoryLimit:     ptr(int32(3)),
+				WorkflowSpec: wfv1.WorkflowSpec{
+					WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: pipeline.ReconcileTemplate},
+				},
 			},
+			WorkflowMetadata: &workflowMetadata{Labels: labels()},
 		},
 	}
+}
+
+// cronSpec is Argo's CronWorkflowSpec with its workflowMetadata written
+// as Argo's CRD declares it. The upstream field is a metav1.ObjectMeta,
+// which marshals `creationTimestamp: null`; the CRD's schema has no such
+// field there, so a server-side apply of the generated file was rejected.
+type cronSpec struct {
+	wfv1.CronWorkflowSpec `json:",inline"`
+	WorkflowMetadata      *workflowMetadata `json:"workflowMetadata,omitempty"`
+}
+
+// workflowMetadata is what the generator sets of a cron's workflows'
+// metadata.
+type workflowMetadata struct {
+	Labels map[string]string `json:"labels,omitempty"`
 }
