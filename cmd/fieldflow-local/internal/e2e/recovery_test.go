@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -80,37 +78,18 @@ func TestEngineKilled(t *testing.T) {
 // succeeded while pods run. It returns the pods that were running.
 func killMidRun(t *testing.T, local, store, state string) []string {
 	t.Helper()
-	cmd := exec.Command(local, "run", "--once", "--store", store, "--state", state, "--parallel", "2", "--metrics-addr", "127.0.0.1:0")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	kubeconfig := filepath.Join(state, "kubeconfig")
+	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2")
+	cfg, ns := clientConfig(t, filepath.Join(state, "kubeconfig"))
+	kube := kubernetes.NewForConfigOrDie(cfg)
 	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		if _, err := os.Stat(kubeconfig); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("engine not up after 5 minutes")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	cfg, ns := clientConfig(t, kubeconfig)
-	argo, kube := wfclientset.NewForConfigOrDie(cfg), kubernetes.NewForConfigOrDie(cfg)
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		wfs, err := argo.ArgoprojV1alpha1().Workflows(ns).List(t.Context(), metav1.ListOptions{})
-		if err != nil {
-			continue
-		}
 		pods, err := kube.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{})
 		if err != nil {
 			continue
 		}
 		succeeded := 0
-		for _, wf := range wfs.Items {
+		for _, wf := range w.workflows(t.Context()) {
 			if wf.Status.Phase == wfv1.WorkflowSucceeded {
 				succeeded++
 			}
@@ -122,14 +101,15 @@ func killMidRun(t *testing.T, local, store, state string) []string {
 			}
 		}
 		if succeeded >= 5 && len(running) > 0 {
-			if err := cmd.Process.Kill(); err != nil {
+			if err := w.cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("engine killed with %d of %d workflows succeeded, pods running: %v", succeeded, len(wfs.Items), running)
+			<-w.exited
+			w.stopped = true
+			t.Logf("engine killed with %d workflows succeeded, pods running: %v", succeeded, running)
 			return running
 		}
 	}
-	cmd.Process.Kill()
-	t.Fatal("no moment with 5 workflows succeeded and a pod running in 5 minutes")
+	t.Fatalf("no moment with 5 workflows succeeded and a pod running in 5 minutes\n%s", w.tail())
 	return nil
 }
