@@ -81,11 +81,15 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := e.opt.Store
+	store, fieldflow := e.opt.Store, e.opt.Fieldflow
 	if !strings.HasPrefix(store, "s3://") {
 		if store, err = filepath.Abs(store); err != nil {
 			return nil, err
 		}
+	}
+	// The kubelet runs programs by absolute path only, never from PATH.
+	if fieldflow, err = filepath.Abs(fieldflow); err != nil {
+		return nil, err
 	}
 	env := map[string]string{"FIELDFLOW_STORE": store}
 	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_REGION", "FIELDFLOW_LOG_LEVEL"} {
@@ -95,7 +99,7 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 		Kube: e.kube, Argo: e.argo, Dynamic: dyn,
 		Namespace: e.manifests.Namespace,
 		Node:      "local",
-		Programs:  map[string]string{"fieldflow": e.opt.Fieldflow},
+		Programs:  map[string]string{"fieldflow": fieldflow},
 		Env:       env,
 		WorkDir:   e.opt.WorkDir,
 		Parallel:  e.opt.Parallel,

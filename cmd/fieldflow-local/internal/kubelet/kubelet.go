@@ -5,6 +5,10 @@
 // WorkflowTaskResult, and sets the pod's phase and exit code. Pods of
 // resource templates (the release and reconcile submits) get their
 // resource action performed here.
+//
+// Pods run as this machine's user, without a container around them, so
+// the kubelet confines them: it runs only the binary an image would hold
+// (Programs) and reads outputs only inside the pod's folder.
 package kubelet
 
 import (
@@ -28,8 +32,9 @@ type Kubelet struct {
 	Dynamic   dynamic.Interface
 	Namespace string
 	Node      string
-	// Programs maps a container command to a local program: the images
-	// run the fieldflow binary as "fieldflow".
+	// Programs maps a container command to a local program, by absolute
+	// path: the images run the fieldflow binary as "fieldflow". A pod
+	// whose command is not in it fails and runs nothing.
 	Programs map[string]string
 	// Env is set last in every process: it points pods at the local store.
 	Env map[string]string
