@@ -15,7 +15,6 @@ import (
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -77,11 +76,8 @@ func New(ctx context.Context, cfg *rest.Config, opt Options, log *slog.Logger) (
 // Kubelet returns the process kubelet for the engine's namespace, with
 // pods pointed at the local store instead of the cluster's bucket.
 func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
 	store, fieldflow := e.opt.Store, e.opt.Fieldflow
+	var err error
 	if !strings.HasPrefix(store, "s3://") {
 		if store, err = filepath.Abs(store); err != nil {
 			return nil, err
@@ -96,7 +92,7 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 		env[k] = os.Getenv(k) // the cluster's endpoint means nothing here
 	}
 	return &kubelet.Kubelet{
-		Kube: e.kube, Argo: e.argo, Dynamic: dyn,
+		Kube: e.kube, Argo: e.argo, Config: cfg,
 		Namespace: e.manifests.Namespace,
 		Node:      "local",
 		Programs:  map[string]string{"fieldflow": fieldflow},

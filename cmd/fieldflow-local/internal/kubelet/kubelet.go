@@ -8,7 +8,8 @@
 //
 // Pods run as this machine's user, without a container around them, so
 // the kubelet confines them: it runs only the binary an image would hold
-// (Programs) and reads outputs only inside the pod's folder.
+// (Programs), reads outputs only inside the pod's folder, and performs
+// resource templates as the pod's service account, in its namespace.
 package kubelet
 
 import (
@@ -21,15 +22,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // Kubelet runs the pods of one namespace.
 type Kubelet struct {
-	Kube      kubernetes.Interface
-	Argo      wfclientset.Interface
-	Dynamic   dynamic.Interface
+	// Kube and Argo act as the admin: they bind pods, set their status and
+	// report their outputs, which is the kubelet's and the executor's job.
+	Kube kubernetes.Interface
+	Argo wfclientset.Interface
+	// Config is the admin's: resource templates copy it to act as the
+	// pod's service account, by impersonation.
+	Config    *rest.Config
 	Namespace string
 	Node      string
 	// Programs maps a container command to a local program, by absolute
