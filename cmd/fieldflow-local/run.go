@@ -6,18 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/cluster"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/metrics"
 )
 
 // runOptions are the flags of `fieldflow-local run`.
@@ -26,6 +21,7 @@ type runOptions struct {
 	state       string
 	once        bool
 	metricsAddr string
+	pprof       bool
 }
 
 func parseRun(args []string) (runOptions, error) {
@@ -38,6 +34,7 @@ func parseRun(args []string) (runOptions, error) {
 	fs.IntVar(&o.engine.Parallel, "parallel", runtime.NumCPU(), "pods run at once")
 	fs.BoolVar(&o.once, "once", false, "reconcile, wait until nothing more can run, then exit")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:9090", "where the controller's /metrics is served")
+	fs.BoolVar(&o.pprof, "pprof", false, "also serve Go's profiler at /debug/pprof/ beside /metrics (off by default: it shows any local process the engine's internals)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -84,7 +81,7 @@ func runEngine(ctx context.Context, o runOptions) error {
 	}
 	defer c.Stop()
 	slog.Info("local cluster up", "kubeconfig", c.Kubeconfig, "try", "kubectl --kubeconfig "+c.Kubeconfig+" get wf -n "+m.Namespace)
-	if err := serveMetrics(ctx, o.metricsAddr); err != nil {
+	if _, err := metrics.Serve(ctx, o.metricsAddr, o.pprof); err != nil {
 		return err
 	}
 	o.engine.WorkDir = filepath.Join(c.StateDir, "pods")
@@ -124,24 +121,5 @@ func runEngine(ctx context.Context, o runOptions) error {
 		return err
 	}
 	fmt.Println(engine.FormatPhases(phases))
-	return nil
-}
-
-// serveMetrics serves the registry Argo's controller reports to, on a
-// loopback address: the controller's own server would listen on every
-// interface.
-func serveMetrics(ctx context.Context, addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.DefaultGatherer, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(l)
-	go func() { <-ctx.Done(); srv.Close() }()
-	slog.Info("metrics", "url", "http://"+l.Addr().String()+"/metrics")
 	return nil
 }

@@ -24,6 +24,9 @@ type Options struct {
 	Dir     string // state folder of the API server
 	Port    int    // secure port on 127.0.0.1
 	EtcdURL string // client URL of etcd
+	// EtcdCA verifies etcd's certificate; EtcdCert and EtcdKey are the
+	// client certificate etcd asks for.
+	EtcdCA, EtcdCert, EtcdKey string
 }
 
 // Server is a running API server.
@@ -62,6 +65,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 func args(o Options, f *Files) []string {
 	return []string{
 		"--etcd-servers=" + o.EtcdURL,
+		"--etcd-cafile=" + o.EtcdCA,
+		"--etcd-certfile=" + o.EtcdCert,
+		"--etcd-keyfile=" + o.EtcdKey,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", o.Port),

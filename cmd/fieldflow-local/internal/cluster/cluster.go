@@ -17,6 +17,7 @@ import (
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/controller"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/etcd"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/logbridge"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
 )
 
 // DefaultNamespace is where the controller runs workflows.
@@ -93,6 +94,11 @@ func open(o Options) (*Cluster, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state folder: %w", err)
 	}
+	// It holds etcd's data, keys and the admin token: this user's only,
+	// also when an older version created it wider.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restrict state folder: %w", err)
+	}
 	lock, err := lockState(dir)
 	if err != nil {
 		return nil, err
@@ -111,11 +117,23 @@ func (c *Cluster) start(ctx context.Context, o Options, t0 time.Time) error {
 		return err
 	}
 	logbridge.Klog(o.LogHandler, o.ComponentLogLevel)
-	if c.etcd, err = etcd.Start(ctx, filepath.Join(c.StateDir, "etcd"), p.EtcdClient, p.EtcdPeer); err != nil {
+	ca, err := pki.LoadOrCreate(filepath.Join(c.StateDir, "pki"), "fieldflow-local CA")
+	if err != nil {
+		return err
+	}
+	etcdOpts := etcd.Options{Dir: filepath.Join(c.StateDir, "etcd"), ClientPort: p.EtcdClient, PeerPort: p.EtcdPeer, CA: ca}
+	if c.etcd, err = etcd.Start(ctx, etcdOpts); err != nil {
 		return err
 	}
 	c.Timings.Etcd = time.Since(t0)
-	apiOpts := apiserver.Options{Dir: filepath.Join(c.StateDir, "apiserver"), Port: p.APIServer, EtcdURL: c.etcd.ClientURL}
+	etcdClient, err := etcd.ClientCert(ca)
+	if err != nil {
+		return err
+	}
+	apiOpts := apiserver.Options{
+		Dir: filepath.Join(c.StateDir, "apiserver"), Port: p.APIServer, EtcdURL: c.etcd.ClientURL,
+		EtcdCA: ca.CertFile, EtcdCert: etcdClient.CertFile, EtcdKey: etcdClient.KeyFile,
+	}
 	if c.api, err = apiserver.Start(ctx, apiOpts); err != nil {
 		return err
 	}

@@ -18,7 +18,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -88,25 +87,26 @@ func New(ctx context.Context, cfg *rest.Config, opt Options, log *slog.Logger) (
 // Kubelet returns the process kubelet for the engine's namespace, with
 // pods pointed at the local store instead of the cluster's bucket.
 func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	store := e.opt.Store
+	store, fieldflow := e.opt.Store, e.opt.Fieldflow
+	var err error
 	if !strings.HasPrefix(store, "s3://") {
 		if store, err = filepath.Abs(store); err != nil {
 			return nil, err
 		}
+	}
+	// The kubelet runs programs by absolute path only, never from PATH.
+	if fieldflow, err = filepath.Abs(fieldflow); err != nil {
+		return nil, err
 	}
 	env := map[string]string{"FIELDFLOW_STORE": store}
 	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_REGION", "FIELDFLOW_LOG_LEVEL"} {
 		env[k] = os.Getenv(k) // the cluster's endpoint means nothing here
 	}
 	return &kubelet.Kubelet{
-		Kube: e.kube, Argo: e.argo, Dynamic: dyn,
+		Kube: e.kube, Argo: e.argo, Config: cfg,
 		Namespace: e.manifests.Namespace,
 		Node:      "local",
-		Programs:  map[string]string{"fieldflow": e.opt.Fieldflow},
+		Programs:  map[string]string{"fieldflow": fieldflow},
 		Env:       env,
 		WorkDir:   e.opt.WorkDir,
 		Parallel:  e.opt.Parallel,

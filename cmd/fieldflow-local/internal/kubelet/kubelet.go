@@ -5,6 +5,11 @@
 // WorkflowTaskResult, and sets the pod's phase and exit code. Pods of
 // resource templates (the release and reconcile submits) get their
 // resource action performed here.
+//
+// Pods run as this machine's user, without a container around them, so
+// the kubelet confines them: it runs only the binary an image would hold
+// (Programs), reads outputs only inside the pod's folder, and performs
+// resource templates as the pod's service account, in its namespace.
 package kubelet
 
 import (
@@ -17,19 +22,24 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // Kubelet runs the pods of one namespace.
 type Kubelet struct {
-	Kube      kubernetes.Interface
-	Argo      wfclientset.Interface
-	Dynamic   dynamic.Interface
+	// Kube and Argo act as the admin: they bind pods, set their status and
+	// report their outputs, which is the kubelet's and the executor's job.
+	Kube kubernetes.Interface
+	Argo wfclientset.Interface
+	// Config is the admin's: resource templates copy it to act as the
+	// pod's service account, by impersonation.
+	Config    *rest.Config
 	Namespace string
 	Node      string
-	// Programs maps a container command to a local program: the images
-	// run the fieldflow binary as "fieldflow".
+	// Programs maps a container command to a local program, by absolute
+	// path: the images run the fieldflow binary as "fieldflow". A pod
+	// whose command is not in it fails and runs nothing.
 	Programs map[string]string
 	// Env is set last in every process: it points pods at the local store.
 	Env map[string]string

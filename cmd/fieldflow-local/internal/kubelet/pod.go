@@ -92,24 +92,21 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 	if !ok {
 		return outcome{exitCode: 64, message: "no main container"}
 	}
+	argv, err := k.argv(ctr)
+	if err != nil {
+		return outcome{exitCode: refusedExit, message: err.Error()}
+	}
 	dir := filepath.Join(k.WorkDir, pod.Name)
-	mounts := map[string]string{}
+	mounts := volumes{}
 	for _, m := range ctr.VolumeMounts {
-		local := filepath.Join(dir, "volumes", m.Name)
-		if err := os.MkdirAll(local, 0o755); err != nil {
+		rel := filepath.Join("volumes", m.Name)
+		if err := os.MkdirAll(filepath.Join(dir, rel), 0o755); err != nil {
 			return outcome{exitCode: 64, message: err.Error()}
 		}
-		mounts[m.MountPath] = local
-	}
-	argv := append(unwrap(ctr.Command), ctr.Args...)
-	if len(argv) == 0 {
-		return outcome{exitCode: 64, message: "no command"}
-	}
-	if p, ok := k.Programs[argv[0]]; ok {
-		argv[0] = p
+		mounts[m.MountPath] = rel
 	}
 	for i := range argv[1:] {
-		argv[i+1] = remap(argv[i+1], mounts)
+		argv[i+1] = mounts.remap(dir, argv[i+1])
 	}
 	env, err := k.env(ctx, pod, ctr)
 	if err != nil {
@@ -149,55 +146,12 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 		result = result[len(result)-maxResult:]
 	}
 	out.outputs.Result = &result
-	params, err := parameters(tmpl, mounts)
+	params, err := parameters(tmpl, dir, mounts)
 	if err != nil && out.exitCode == 0 {
 		return outcome{exitCode: 1, message: err.Error(), outputs: out.outputs}
 	}
 	out.outputs.Parameters = params
 	return out
-}
-
-// unwrap drops Argo's emissary wrapper: argoexec emissary [flags] -- cmd...
-func unwrap(command []string) []string {
-	for i, a := range command {
-		if a == "--" && i > 0 && strings.HasSuffix(command[0], "argoexec") {
-			return append([]string{}, command[i+1:]...)
-		}
-	}
-	return append([]string{}, command...)
-}
-
-// remap points a path inside a volume mount at the pod's local folder.
-func remap(arg string, mounts map[string]string) string {
-	for mount, local := range mounts {
-		if arg == mount || strings.HasPrefix(arg, mount+"/") {
-			return local + strings.TrimPrefix(arg, mount)
-		}
-	}
-	return arg
-}
-
-// parameters reads the template's output parameters from their files, with
-// their defaults where a file is missing, as Argo's executor does.
-func parameters(tmpl *wfv1.Template, mounts map[string]string) ([]wfv1.Parameter, error) {
-	var out []wfv1.Parameter
-	for _, p := range tmpl.Outputs.Parameters {
-		if p.ValueFrom == nil || p.ValueFrom.Path == "" {
-			continue
-		}
-		b, err := os.ReadFile(remap(p.ValueFrom.Path, mounts))
-		switch {
-		case err == nil:
-			p.Value = wfv1.AnyStringPtr(strings.TrimSuffix(string(b), "\n"))
-		case p.ValueFrom.Default != nil:
-			p.Value = p.ValueFrom.Default
-		default:
-			return out, fmt.Errorf("output parameter %s: %w", p.Name, err)
-		}
-		p.ValueFrom = nil
-		out = append(out, p)
-	}
-	return out, nil
 }
 
 func lastLine(path string) string {

@@ -1,0 +1,38 @@
+// Package metrics serves the registry Argo's controller reports to, and
+// Go's profiler only when asked for.
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Serve serves /metrics on addr, a loopback address: the controller's own
+// server would listen on every interface. With profiling, /debug/pprof/
+// too: off by default, since a profile or a goroutine dump shows any local
+// process the engine's internals, and a CPU profile costs the engine time.
+// It returns the address served, and stops when ctx ends.
+func Serve(ctx context.Context, addr string, profiling bool) (net.Addr, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.DefaultGatherer, promhttp.HandlerOpts{}))
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(l)
+	go func() { <-ctx.Done(); srv.Close() }()
+	slog.Info("metrics", "url", "http://"+l.Addr().String()+"/metrics", "pprof", profiling)
+	return l.Addr(), nil
+}
