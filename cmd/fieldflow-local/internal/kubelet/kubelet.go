@@ -5,6 +5,10 @@
 // WorkflowTaskResult, and sets the pod's phase and exit code. Pods of
 // resource templates (the release and reconcile submits) get their
 // resource action performed here.
+//
+// Like a real kubelet it registers its Node and serves the container logs
+// the API server proxies `kubectl logs` to, over TLS, to the API server
+// only (Serve).
 package kubelet
 
 import (
@@ -41,6 +45,7 @@ type Kubelet struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // by pod name
+	procs   map[string]chan struct{}      // by pod name: closed when its process has ended
 }
 
 // Run watches pods until ctx ends.
@@ -90,7 +95,9 @@ func (k *Kubelet) start(ctx context.Context, pod *corev1.Pod, slots chan struct{
 		return
 	}
 	pod.Spec.NodeName = k.Node
+	ended := k.track(pod.Name) // from binding on, a follower of its log waits for it
 	go func() {
+		defer ended()
 		defer k.stop(pod.Name)
 		select {
 		case slots <- struct{}{}:
