@@ -17,6 +17,7 @@ import (
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/controller"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/etcd"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/logbridge"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
 )
 
 // DefaultNamespace is where the controller runs workflows.
@@ -25,11 +26,12 @@ const DefaultNamespace = "argo"
 // Options configure Start. Zero values take defaults.
 type Options struct {
 	StateDir          string
-	Namespace         string       // default DefaultNamespace
-	CRDDir            string       // default: Argo's full CRDs in the module cache
-	ExecutorImage     string       // default controller.DefaultExecutorImage
-	LogHandler        slog.Handler // default: slog.Default's handler
-	ComponentLogLevel slog.Level   // apiserver and controller records below it are dropped
+	Namespace         string        // default DefaultNamespace
+	CRDDir            string        // default: Argo's full CRDs in the module cache
+	ExecutorImage     string        // default controller.DefaultExecutorImage
+	LogHandler        slog.Handler  // default: slog.Default's handler
+	ComponentLogLevel slog.Level    // apiserver and controller records below it are dropped
+	PodGCDelay        time.Duration // how long podGC keeps a finished pod; 0: Argo's 5 s
 }
 
 // Timings are measured from the start of Start.
@@ -43,15 +45,26 @@ type Timings struct {
 // Cluster is a running local engine.
 type Cluster struct {
 	StateDir   string
-	Kubeconfig string       // path of the admin kubeconfig in StateDir, written once all is ready
+	Kubeconfig string       // path of the admin kubeconfig in StateDir, written by WriteKubeconfig
 	Config     *rest.Config // the admin's client configuration
 	Namespace  string
 	Timings    Timings
+	// Kubelet is what a kubelet needs to be reached by this API server:
+	// the loopback address to serve on (a port kept in the state folder)
+	// and the certificates the two trust each other with.
+	Kubelet Kubelet
 
 	lock *os.File
 	etcd *etcd.Server
 	api  *apiserver.Server
 	ctrl *controller.Controller
+}
+
+// Kubelet is where a kubelet serves its API for this cluster, and with
+// which certificates.
+type Kubelet struct {
+	Addr  string
+	Files pki.KubeletFiles
 }
 
 // Start starts the engine with its state in stateDir and default options.
@@ -115,7 +128,15 @@ func (c *Cluster) start(ctx context.Context, o Options, t0 time.Time) error {
 		return err
 	}
 	c.Timings.Etcd = time.Since(t0)
-	apiOpts := apiserver.Options{Dir: filepath.Join(c.StateDir, "apiserver"), Port: p.APIServer, EtcdURL: c.etcd.ClientURL}
+	files, err := pki.EnsureKubelet(filepath.Join(c.StateDir, "pki"))
+	if err != nil {
+		return err
+	}
+	c.Kubelet = Kubelet{Addr: fmt.Sprintf("127.0.0.1:%d", p.Kubelet), Files: files}
+	apiOpts := apiserver.Options{
+		Dir: filepath.Join(c.StateDir, "apiserver"), Port: p.APIServer, EtcdURL: c.etcd.ClientURL,
+		Kubelet: apiserver.KubeletClient{CertFile: files.ClientCert, KeyFile: files.ClientKey, CAFile: files.CAFile},
+	}
 	if c.api, err = apiserver.Start(ctx, apiOpts); err != nil {
 		return err
 	}
@@ -124,10 +145,13 @@ func (c *Cluster) start(ctx context.Context, o Options, t0 time.Time) error {
 	if c.Config, err = c.api.RESTConfig(); err != nil {
 		return err
 	}
-	if err := c.startController(ctx, o, t0); err != nil {
-		return err
-	}
-	// Written last: once the kubeconfig exists, the whole engine is ready.
+	return c.startController(ctx, o, t0)
+}
+
+// WriteKubeconfig writes the admin kubeconfig to c.Kubeconfig. The caller
+// writes it last, once everything it runs on the cluster is up too: users
+// and tests take the file's existence for "ready".
+func (c *Cluster) WriteKubeconfig() error {
 	return writeKubeconfig(c.Kubeconfig, c.Config, c.Namespace)
 }
 
@@ -138,6 +162,7 @@ func (c *Cluster) startController(ctx context.Context, o Options, t0 time.Time) 
 		ExecutorImage: o.ExecutorImage,
 		LogHandler:    o.LogHandler,
 		LogLevel:      o.ComponentLogLevel,
+		PodGCDelay:    o.PodGCDelay,
 	}
 	if err := controller.Install(ctx, c.Config, co); err != nil {
 		return err
