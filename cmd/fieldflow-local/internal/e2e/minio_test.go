@@ -25,6 +25,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopSharedUp()
 	s3test.Stop()
 	os.Exit(code)
 }
