@@ -1,9 +1,13 @@
 // Command fieldflow-local is a local Argo engine in one process: an embedded
-// etcd, kube-apiserver and Argo's workflow controller, with their state in a
-// folder. Workflows are submitted with the kubeconfig it writes there.
+// etcd, kube-apiserver and Argo's workflow controller, the generated
+// manifests applied, and the process kubelet, which binds the workflows'
+// pods, runs their main containers as local processes and serves their
+// logs. Its state is in a folder; clients (kubectl, argo) use the
+// kubeconfig it writes there once everything is up.
 //
-// There is no scheduler and no kubelet: the controller creates a workflow's
-// pods, which stay Pending until something else binds and runs them.
+//	fieldflow-local up --store S    the engine, until interrupted: poke at it with argo and kubectl
+//	fieldflow-local run --store S   the same, plus the store's uploads turned into workflows
+//	                                (--once: every input, until nothing more can run)
 //
 // Build with the Kubernetes version stamped, or clients see v0.0.0:
 //
@@ -13,14 +17,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/cluster"
 )
 
 func main() {
@@ -47,57 +48,8 @@ func run(args []string) error {
 		}
 		return runEngine(ctx, o)
 	}
-	fmt.Fprintln(os.Stderr, "usage: fieldflow-local up --state DIR | run --store S [--once]   (-h for the flags)")
+	fmt.Fprintln(os.Stderr, "usage: fieldflow-local up --store S | run --store S [--once]   (-h for the flags)")
 	return errors.New("no subcommand")
-}
-
-func parseUp(args []string) (cluster.Options, error) {
-	var o cluster.Options
-	var level, componentLevel string
-	fs := flag.NewFlagSet("fieldflow-local up", flag.ContinueOnError)
-	fs.StringVar(&o.StateDir, "state", "", "state folder: etcd data, certificates, token, kubeconfig (required)")
-	fs.StringVar(&o.Namespace, "namespace", cluster.DefaultNamespace, "namespace the workflow controller manages")
-	fs.StringVar(&o.CRDDir, "crds", "", "folder of Argo's CRDs (default: manifests/base/crds/full of argo-workflows in the Go module cache)")
-	fs.StringVar(&o.ExecutorImage, "executor-image", "", "argoexec image for workflow pods (default argoproj/argoexec:v3.7.3)")
-	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&componentLevel, "component-log-level", "warn", "log level of the apiserver and controller")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if o.StateDir == "" {
-		return o, errors.New("--state is required")
-	}
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return o, fmt.Errorf("--log-level: %w", err)
-	}
-	if err := o.ComponentLogLevel.UnmarshalText([]byte(componentLevel)); err != nil {
-		return o, fmt.Errorf("--component-log-level: %w", err)
-	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
-	return o, nil
-}
-
-func up(ctx context.Context, o cluster.Options) error {
-	c, err := cluster.StartWithOptions(ctx, o)
-	if err != nil {
-		return err
-	}
-	defer c.Stop()
-	if err := c.Ready(); err != nil {
-		return err
-	}
-	fmt.Println(c.Kubeconfig)
-	slog.Info("fieldflow-local up", "kubeconfig", c.Kubeconfig, "namespace", c.Namespace,
-		"etcd", c.Timings.Etcd, "apiserver", c.Timings.APIServer,
-		"installed", c.Timings.Installed, "controller", c.Timings.Controller, "rss_mib", rssMiB())
-	select {
-	case <-ctx.Done():
-		slog.Info("stopping")
-		return nil
-	case err := <-c.Failed():
-		return err
-	}
 }
 
 // rssMiB is this process's resident memory, from /proc/self/statm.

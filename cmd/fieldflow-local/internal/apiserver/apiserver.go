@@ -27,6 +27,17 @@ type Options struct {
 	// EtcdCA verifies etcd's certificate; EtcdCert and EtcdKey are the
 	// client certificate etcd asks for.
 	EtcdCA, EtcdCert, EtcdKey string
+	Kubelet                   KubeletClient
+}
+
+// KubeletClient is how the API server calls kubelets (pod logs): with a
+// client certificate the kubelet trusts, verifying the kubelet's serving
+// certificate with CAFile, at the node's InternalIP. Empty files leave
+// the API server's defaults.
+type KubeletClient struct {
+	CertFile string
+	KeyFile  string
+	CAFile   string
 }
 
 // Server is a running API server.
@@ -63,7 +74,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 }
 
 func args(o Options, f *Files) []string {
-	return []string{
+	argv := []string{
 		"--etcd-servers=" + o.EtcdURL,
 		"--etcd-cafile=" + o.EtcdCA,
 		"--etcd-certfile=" + o.EtcdCert,
@@ -83,6 +94,15 @@ func args(o Options, f *Files) []string {
 		"--endpoint-reconciler-type=none", // a loopback address is no valid Endpoints IP
 		"--profiling=false",
 	}
+	if k := o.Kubelet; k.CertFile != "" {
+		argv = append(argv,
+			"--kubelet-client-certificate="+k.CertFile,
+			"--kubelet-client-key="+k.KeyFile,
+			"--kubelet-certificate-authority="+k.CAFile,
+			"--kubelet-preferred-address-types=InternalIP",
+		)
+	}
+	return argv
 }
 
 // complete parses the flags and completes and validates the options, as the

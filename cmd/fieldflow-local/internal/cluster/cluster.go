@@ -26,11 +26,12 @@ const DefaultNamespace = "argo"
 // Options configure Start. Zero values take defaults.
 type Options struct {
 	StateDir          string
-	Namespace         string       // default DefaultNamespace
-	CRDDir            string       // default: Argo's full CRDs in the module cache
-	ExecutorImage     string       // default controller.DefaultExecutorImage
-	LogHandler        slog.Handler // default: slog.Default's handler
-	ComponentLogLevel slog.Level   // apiserver and controller records below it are dropped
+	Namespace         string        // default DefaultNamespace
+	CRDDir            string        // default: Argo's full CRDs in the module cache
+	ExecutorImage     string        // default controller.DefaultExecutorImage
+	LogHandler        slog.Handler  // default: slog.Default's handler
+	ComponentLogLevel slog.Level    // apiserver and controller records below it are dropped
+	PodGCDelay        time.Duration // how long podGC keeps a finished pod; 0: Argo's 5 s
 }
 
 // Timings are measured from the start of Start.
@@ -44,15 +45,26 @@ type Timings struct {
 // Cluster is a running local engine.
 type Cluster struct {
 	StateDir   string
-	Kubeconfig string       // path of the admin kubeconfig in StateDir, written by Ready
+	Kubeconfig string       // path of the admin kubeconfig in StateDir, written by WriteKubeconfig
 	Config     *rest.Config // the admin's client configuration
 	Namespace  string
 	Timings    Timings
+	// Kubelet is what a kubelet needs to be reached by this API server:
+	// the loopback address to serve on (a port kept in the state folder)
+	// and the certificates the two trust each other with.
+	Kubelet Kubelet
 
 	lock *os.File
 	etcd *etcd.Server
 	api  *apiserver.Server
 	ctrl *controller.Controller
+}
+
+// Kubelet is where a kubelet serves its API for this cluster, and with
+// which certificates.
+type Kubelet struct {
+	Addr  string
+	Files pki.KubeletFiles
 }
 
 // Start starts the engine with its state in stateDir and default options.
@@ -130,9 +142,15 @@ func (c *Cluster) start(ctx context.Context, o Options, t0 time.Time) error {
 	if err != nil {
 		return err
 	}
+	files, err := pki.EnsureKubelet(ca.Dir)
+	if err != nil {
+		return err
+	}
+	c.Kubelet = Kubelet{Addr: fmt.Sprintf("127.0.0.1:%d", p.Kubelet), Files: files}
 	apiOpts := apiserver.Options{
 		Dir: filepath.Join(c.StateDir, "apiserver"), Port: p.APIServer, EtcdURL: c.etcd.ClientURL,
 		EtcdCA: ca.CertFile, EtcdCert: etcdClient.CertFile, EtcdKey: etcdClient.KeyFile,
+		Kubelet: apiserver.KubeletClient{CertFile: files.ClientCert, KeyFile: files.ClientKey, CAFile: files.CAFile},
 	}
 	if c.api, err = apiserver.Start(ctx, apiOpts); err != nil {
 		return err
@@ -145,10 +163,10 @@ func (c *Cluster) start(ctx context.Context, o Options, t0 time.Time) error {
 	return c.startController(ctx, o, t0)
 }
 
-// Ready writes the kubeconfig. The caller calls it last, once what it
-// runs on the cluster is up too: a kubeconfig in the state folder means
-// the whole engine is ready.
-func (c *Cluster) Ready() error {
+// WriteKubeconfig writes the admin kubeconfig to c.Kubeconfig. The caller
+// writes it last, once everything it runs on the cluster is up too: users
+// and tests take the file's existence for "ready".
+func (c *Cluster) WriteKubeconfig() error {
 	return writeKubeconfig(c.Kubeconfig, c.Config, c.Namespace)
 }
 
@@ -159,6 +177,7 @@ func (c *Cluster) startController(ctx context.Context, o Options, t0 time.Time) 
 		ExecutorImage: o.ExecutorImage,
 		LogHandler:    o.LogHandler,
 		LogLevel:      o.ComponentLogLevel,
+		PodGCDelay:    o.PodGCDelay,
 	}
 	if err := controller.Install(ctx, c.Config, co); err != nil {
 		return err

@@ -21,6 +21,7 @@ type ports struct {
 	EtcdClient int `json:"etcdClient"`
 	EtcdPeer   int `json:"etcdPeer"`
 	APIServer  int `json:"apiServer"`
+	Kubelet    int `json:"kubelet"` // the process kubelet's API, for pod logs
 }
 
 // loadPorts reuses the ports saved in path when they are free, picks free
@@ -36,7 +37,7 @@ func loadPorts(path string) (ports, error) {
 			return p, fmt.Errorf("decode %s: %w", path, err)
 		}
 	}
-	for _, port := range []*int{&p.EtcdClient, &p.EtcdPeer, &p.APIServer} {
+	for _, port := range []*int{&p.EtcdClient, &p.EtcdPeer, &p.APIServer, &p.Kubelet} {
 		if *port, err = freePort(*port); err != nil {
 			return p, err
 		}

@@ -36,6 +36,9 @@ type Options struct {
 	ExecutorImage string       // empty: DefaultExecutorImage
 	LogHandler    slog.Handler // where the controller's logs go
 	LogLevel      slog.Level   // the controller's records below it are dropped
+	// PodGCDelay is how long a pod that podGC deletes is kept after it
+	// finishes (configmap podGCDeleteDelayDuration); 0 keeps Argo's 5 s.
+	PodGCDelay time.Duration
 }
 
 // Controller is a running Argo workflow controller.
@@ -61,7 +64,7 @@ func Install(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	return installNamespace(ctx, client, o.Namespace)
+	return installNamespace(ctx, client, o)
 }
 
 // Run starts the controller and returns once its caches have synced.

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -20,15 +21,17 @@ const executorRole = "fieldflow-executor"
 
 // installNamespace creates the namespace, its "default" ServiceAccount (there
 // is no controller-manager to create it), the controller's ConfigMap and the
-// executor's Role and RoleBinding, leaving existing objects as they are.
-func installNamespace(ctx context.Context, client kubernetes.Interface, ns string) error {
+// executor's Role and RoleBinding, leaving existing objects as they are but
+// for the ConfigMap, which takes the options of this start.
+func installNamespace(ctx context.Context, client kubernetes.Interface, o Options) error {
+	ns := o.Namespace
 	steps := []struct {
 		what string
 		do   func() error
 	}{
 		{"namespace", func() error { return createNamespace(ctx, client, ns) }},
 		{"service account", func() error { return createServiceAccount(ctx, client, ns) }},
-		{"configmap", func() error { return createConfigMap(ctx, client, ns) }},
+		{"configmap", func() error { return applyConfigMap(ctx, client, ns, o.PodGCDelay) }},
 		{"executor role", func() error { return createExecutorRBAC(ctx, client, ns) }},
 	}
 	for _, s := range steps {
@@ -58,18 +61,31 @@ func createServiceAccount(ctx context.Context, client kubernetes.Interface, ns s
 	return err
 }
 
-func createConfigMap(ctx context.Context, client kubernetes.Interface, ns string) error {
-	obj := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: ConfigMapName, Namespace: ns},
-		Data: map[string]string{
-			"executor": "imagePullPolicy: IfNotPresent\n",
-			// Metrics go to the default Prometheus registry, which the
-			// engine serves on a loopback address (the controller's own
-			// server is not started: it would listen on every interface).
-			"metricsConfig": "enabled: true\nsecure: false\n",
-		},
+// applyConfigMap creates the controller's ConfigMap, or updates the one an
+// earlier start of the same state folder left.
+func applyConfigMap(ctx context.Context, client kubernetes.Interface, ns string, podGCDelay time.Duration) error {
+	data := map[string]string{
+		"executor": "imagePullPolicy: IfNotPresent\n",
+		// Metrics go to the default Prometheus registry, which the
+		// engine serves on a loopback address (the controller's own
+		// server is not started: it would listen on every interface).
+		"metricsConfig": "enabled: true\nsecure: false\n",
 	}
-	_, err := client.CoreV1().ConfigMaps(ns).Create(ctx, obj, metav1.CreateOptions{})
+	if podGCDelay > 0 {
+		data["podGCDeleteDelayDuration"] = podGCDelay.String()
+	}
+	maps := client.CoreV1().ConfigMaps(ns)
+	cm, err := maps.Get(ctx, ConfigMapName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: ConfigMapName, Namespace: ns}, Data: data}
+		_, err = maps.Create(ctx, obj, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	cm.Data = data
+	_, err = maps.Update(ctx, cm, metav1.UpdateOptions{})
 	return err
 }
 

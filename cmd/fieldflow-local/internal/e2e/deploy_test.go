@@ -37,7 +37,7 @@ func TestDeploy(t *testing.T) {
 		t.Fatalf("kubectl is needed to apply the overlays as `make deploy` does (v1.32 is at /usr/bin/kubectl on the project's machines): %v", err)
 	}
 	releases := releaseManifests(t)
-	k := kubectl{bin: bin, kubeconfig: sharedEngine(t)}
+	k := kubectl{bin: bin, kubeconfig: sharedUp(t).kubeconfig}
 	for _, tc := range []struct {
 		name, dir string
 		// dryRun checks without creating anything: the aws overlay is

@@ -1,24 +1,17 @@
-// Package e2e checks a running fieldflow-local engine end to end: a
-// WorkflowTemplate and a Workflow submitted with client-go make Argo's
-// controller create the workflow's pod.
+// Package e2e checks the fieldflow-local engine end to end, as a user
+// runs it: `up` driven with client-go, kubectl and Argo's own CLI, `run`
+// following a store (a folder or a real MinIO bucket).
 //
-// Skipped unless FIELDFLOW_LOCAL_E2E=1. With FIELDFLOW_LOCAL_KUBECONFIG it
-// uses an engine that is already up; otherwise it starts the binary
-// (FIELDFLOW_LOCAL_BIN, or one it builds, which takes minutes the first time).
+// Skipped unless FIELDFLOW_LOCAL_E2E=1. FIELDFLOW_LOCAL_BIN names
+// fieldflow-local, with fieldflow beside it and Argo's CLI (argo) there too
+// or at FIELDFLOW_ARGO_BIN: `make local` builds all three into .cache/bin.
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,178 +25,28 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-const versionFlag = "-X k8s.io/component-base/version.gitVersion=v1.33.1"
-
+// TestWorkflowCreatesPod submits a WorkflowTemplate of its own and a
+// Workflow with client-go: Argo's controller creates the pod with the
+// template's command, and the process kubelet binds it to its node and
+// brings it to a final phase. Whether `true` may run as a local process is
+// the kubelet's policy, not this test's: Succeeded and Failed both do.
 func TestWorkflowCreatesPod(t *testing.T) {
-	if os.Getenv("FIELDFLOW_LOCAL_E2E") != "1" {
-		t.Skip("set FIELDFLOW_LOCAL_E2E=1 to run (builds and starts kube-apiserver and Argo's controller)")
-	}
-	kubeconfig := os.Getenv("FIELDFLOW_LOCAL_KUBECONFIG")
-	if kubeconfig == "" {
-		kubeconfig = startEngine(t)
-	}
-	cfg, ns := clientConfig(t, kubeconfig)
+	e := sharedUp(t)
+	cfg, ns := clientConfig(t, e.kubeconfig)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	wf := submit(ctx, t, cfg, ns)
-	pod := waitForPod(ctx, t, cfg, ns, wf.Name)
-	t.Logf("pod %s/%s phase %s, containers %v", pod.Namespace, pod.Name, pod.Status.Phase, containerCommands(pod))
-	if pod.Status.Phase != corev1.PodPending {
-		t.Errorf("pod phase %s, want Pending (no scheduler or kubelet)", pod.Status.Phase)
+	pod := waitForPod(ctx, t, cfg, ns, wf.Name, func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	})
+	t.Logf("pod %s/%s on node %q phase %s (%s), containers %v", pod.Namespace, pod.Name, pod.Spec.NodeName,
+		pod.Status.Phase, pod.Status.Message, containerCommands(pod))
+	if pod.Spec.NodeName != "local" {
+		t.Errorf("pod bound to node %q, want the process kubelet's node local", pod.Spec.NodeName)
 	}
 	checkCommands(t, containerCommands(pod))
-	checkKubectl(t, kubeconfig, wf.Name)
-}
-
-// startEngine runs `fieldflow-local up` on a temporary state folder and
-// returns its kubeconfig; the engine gets SIGINT at the end of the test.
-func startEngine(t *testing.T) string {
-	bin := os.Getenv("FIELDFLOW_LOCAL_BIN")
-	if bin == "" {
-		var err error
-		if bin, err = buildBinary(t, t.TempDir()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start := time.Now()
-	cmd, kubeconfig, err := launch(bin, filepath.Join(t.TempDir(), "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopEngine(t, cmd) })
-	t.Logf("engine up after %s", time.Since(start).Round(time.Millisecond))
-	return kubeconfig
-}
-
-// launch starts `fieldflow-local up` with args after --state and returns
-// once it prints its kubeconfig path, which is when its API server serves.
-func launch(bin, state string, args ...string) (*exec.Cmd, string, error) {
-	cmd := exec.Command(bin, append([]string{"up", "--state", state}, args...)...)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, "", fmt.Errorf("stdout pipe: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, "", fmt.Errorf("start %s: %w", bin, err)
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return nil, "", fmt.Errorf("engine printed no kubeconfig path (its log above says why): %w", err)
-	}
-	return cmd, strings.TrimSpace(line), nil
-}
-
-// buildBinary builds fieldflow-local into dir. It returns an error rather
-// than failing t so that sharedEngine can call it inside its sync.Once.
-func buildBinary(t *testing.T, dir string) (string, error) {
-	bin := filepath.Join(dir, "fieldflow-local")
-	cmd := exec.Command("go", "build", "-ldflags", versionFlag, "-o", bin, "github.com/fieldflow/fieldflow/cmd/fieldflow-local")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build fieldflow-local: %w", err)
-	}
-	t.Logf("built %s in %s", bin, time.Since(start).Round(time.Second))
-	return bin, nil
-}
-
-func stopEngine(t *testing.T, cmd *exec.Cmd) {
-	if err := stop(cmd); err != nil {
-		t.Error(err)
-	}
-}
-
-// stop sends SIGINT and waits a minute for the engine to exit.
-func stop(cmd *exec.Cmd) error {
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("engine exit after SIGINT: %w", err)
-		}
-		return nil
-	case <-time.After(time.Minute):
-		_ = cmd.Process.Kill()
-		return errors.New("engine still running a minute after SIGINT")
-	}
-}
-
-// sharedNamespace is the namespace the shared engine's controller manages.
-// Not up's default "argo": TestDeploy installs Argo's release there, whose
-// workflow-controller-configmap the minikube overlay patches, and the
-// engine's own controller must not read that configuration.
-const sharedNamespace = "fieldflow-e2e"
-
-// shared is the one `fieldflow-local up` engine of this test binary, for
-// the tests that need an API server but not an engine of their own: it
-// costs seconds and a gigabyte, once. TestMain stops it.
-var shared struct {
-	once       sync.Once
-	dir        string // state folder and, when built here, the binary
-	cmd        *exec.Cmd
-	kubeconfig string
-	err        error
-}
-
-// sharedEngine returns the kubeconfig of the shared engine, starting it on
-// the first call. Skipped unless FIELDFLOW_LOCAL_E2E=1; with
-// FIELDFLOW_LOCAL_KUBECONFIG it is the engine already up. Tests sharing it
-// see what earlier ones left: TestDeploy replaces Argo's full CRDs with the
-// release's (which validate less) and creates the namespaces argo,
-// argo-events, fieldflow and fieldflow-monitoring.
-func sharedEngine(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("FIELDFLOW_LOCAL_E2E") != "1" {
-		t.Skip("set FIELDFLOW_LOCAL_E2E=1 to run (builds and starts kube-apiserver and Argo's controller)")
-	}
-	if k := os.Getenv("FIELDFLOW_LOCAL_KUBECONFIG"); k != "" {
-		return k
-	}
-	shared.once.Do(func() { shared.err = startShared(t) })
-	if shared.err != nil {
-		t.Fatalf("shared engine: %v", shared.err)
-	}
-	return shared.kubeconfig
-}
-
-func startShared(t *testing.T) error {
-	dir, err := os.MkdirTemp("", "fieldflow-e2e-engine-")
-	if err != nil {
-		return fmt.Errorf("state folder: %w", err)
-	}
-	shared.dir = dir
-	bin := os.Getenv("FIELDFLOW_LOCAL_BIN")
-	if bin == "" {
-		if bin, err = buildBinary(t, dir); err != nil {
-			return err
-		}
-	}
-	start := time.Now()
-	shared.cmd, shared.kubeconfig, err = launch(bin, filepath.Join(dir, "state"), "--namespace", sharedNamespace)
-	if err != nil {
-		return err
-	}
-	t.Logf("shared engine up after %s", time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
-// stopSharedEngine stops the shared engine, if a test started it, and
-// removes its folder.
-func stopSharedEngine() error {
-	var err error
-	if shared.cmd != nil {
-		err = stop(shared.cmd)
-	}
-	if shared.dir != "" {
-		err = errors.Join(err, os.RemoveAll(shared.dir))
-	}
-	return err
+	checkKubectl(t, e.kubeconfig, wf.Name)
 }
 
 func clientConfig(t *testing.T, kubeconfig string) (*rest.Config, string) {
@@ -253,7 +96,8 @@ func submit(ctx context.Context, t *testing.T, cfg *rest.Config, ns string) *wfv
 	return wf
 }
 
-func waitForPod(ctx context.Context, t *testing.T, cfg *rest.Config, ns, workflow string) *corev1.Pod {
+// waitForPod waits for a pod of the workflow that done accepts.
+func waitForPod(ctx context.Context, t *testing.T, cfg *rest.Config, ns, workflow string, done func(*corev1.Pod) bool) *corev1.Pod {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatalf("kubernetes client: %v", err)
@@ -266,13 +110,20 @@ func waitForPod(ctx context.Context, t *testing.T, cfg *rest.Config, ns, workflo
 			return false, err
 		}
 		pod = &pods.Items[0]
-		return true, nil
+		return done(pod), nil
 	})
 	if err != nil {
-		t.Fatalf("no pod of workflow %s: %v", workflow, err)
+		t.Fatalf("no pod of workflow %s as wanted (last seen: %v): %v", workflow, podState(pod), err)
 	}
-	t.Logf("controller created pod %s %s after the Workflow was created", pod.Name, time.Since(start).Round(time.Millisecond))
+	t.Logf("pod %s as wanted %s after the Workflow was created", pod.Name, time.Since(start).Round(time.Millisecond))
 	return pod
+}
+
+func podState(pod *corev1.Pod) string {
+	if pod == nil {
+		return "none"
+	}
+	return pod.Name + " on " + pod.Spec.NodeName + " " + string(pod.Status.Phase)
 }
 
 func containerCommands(pod *corev1.Pod) map[string][]string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"io/fs"
 	"maps"
@@ -26,11 +25,8 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopSharedUp()
 	s3test.Stop()
-	if err := stopSharedEngine(); err != nil {
-		fmt.Fprintln(os.Stderr, "shared engine:", err)
-		code = max(code, 1)
-	}
 	os.Exit(code)
 }
 

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -40,7 +39,7 @@ func TestSampleThroughArgo(t *testing.T) {
 			t.Errorf("%s: %s through Argo, %s in process", key, argo[key], want)
 		}
 	}
-	checkNodes(t, local, state, direct)
+	checkNodes(t, local, argoStore, state, direct)
 }
 
 func run(t *testing.T, bin string, args ...string) string {
@@ -80,23 +79,20 @@ func states(t *testing.T, fieldflow, store string, env ...string) map[string]str
 	return out
 }
 
-// checkNodes brings the engine back up on the run's state and checks the
-// field workflows it ran.
-func checkNodes(t *testing.T, local, state string, want map[string]string) {
-	cmd := exec.Command(local, "up", "--state", state, "--namespace", "fieldflow")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
+// checkNodes brings the engine back up (`up`) on the run's state and store
+// and checks the field workflows it ran.
+func checkNodes(t *testing.T, local, store, state string, want map[string]string) {
+	dir := t.TempDir()
+	e := &upEngine{dir: dir, store: store, state: state, log: filepath.Join(dir, "engine.log")}
+	if err := e.start(local); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopEngine(t, cmd) })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("engine printed no kubeconfig path: %v", err)
-	}
-	cfg, _ := clientConfig(t, strings.TrimSpace(line))
+	t.Cleanup(func() {
+		if err := e.stop(); err != nil {
+			t.Errorf("stop fieldflow-local up: %v", err)
+		}
+	})
+	cfg, _ := clientConfig(t, e.kubeconfig)
 	argo := wfclientset.NewForConfigOrDie(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -10,6 +10,10 @@
 // the kubelet confines them: it runs only the binary an image would hold
 // (Programs), reads outputs only inside the pod's folder, and performs
 // resource templates as the pod's service account, in its namespace.
+//
+// Like a real kubelet it registers its Node and serves the container logs
+// the API server proxies `kubectl logs` to, over TLS, to the API server
+// only (Serve).
 package kubelet
 
 import (
@@ -51,6 +55,7 @@ type Kubelet struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // by pod name
+	procs   map[string]chan struct{}      // by pod name: closed when its process has ended
 }
 
 // Run watches pods until ctx ends.
@@ -116,7 +121,10 @@ func (k *Kubelet) claim(ctx context.Context, name string) (context.Context, bool
 
 // launch runs a claimed, bound pod when a slot is free.
 func (k *Kubelet) launch(podCtx context.Context, pod *corev1.Pod, slots chan struct{}) {
+	ended := k.track(pod.Name) // from binding on, a follower of its log waits for it
 	go func() {
+		defer ended()
+		defer ended()
 		defer k.stop(pod.Name)
 		select {
 		case slots <- struct{}{}:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,17 +119,7 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 		defer cancel()
 	}
 	var stdout bytes.Buffer
-	logFile, err := os.Create(filepath.Join(dir, "stderr.log"))
-	if err != nil {
-		return outcome{exitCode: 64, message: err.Error()}
-	}
-	defer logFile.Close()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, &stdout, logFile
-	// The process dies with the engine, as a container dies with its node:
-	// the next start fails the pod instead of leaving it to run unseen.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	runErr := cmd.Run()
+	runErr := k.exec(ctx, dir, argv, env, &stdout)
 	out := outcome{outputs: &wfv1.Outputs{}}
 	var exitErr *exec.ExitError
 	switch {
@@ -152,6 +143,35 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 	}
 	out.outputs.Parameters = params
 	return out
+}
+
+// exec runs argv in dir. Its stdout is kept in stdout (outputs.result) and
+// its stderr in stderr.log (the failure message), and both go to the
+// container log the log API serves, as a container runtime writes it.
+func (k *Kubelet) exec(ctx context.Context, dir string, argv, env []string, stdout io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	stderrLog, err := os.Create(filepath.Join(dir, "stderr.log"))
+	if err != nil {
+		return err
+	}
+	defer stderrLog.Close()
+	combined, err := createLogFile(filepath.Join(dir, containerLogName))
+	if err != nil {
+		return err
+	}
+	defer combined.Close()
+	outLog, errLog := combined.stream(streamStdout), combined.stream(streamStderr)
+	defer errLog.Close()
+	defer outLog.Close()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env = dir, env
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(stdout, outLog), io.MultiWriter(stderrLog, errLog)
+	// The process dies with the engine, as a container dies with its node:
+	// the next start fails the pod instead of leaving it to run unseen.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd.Run()
 }
 
 func lastLine(path string) string {

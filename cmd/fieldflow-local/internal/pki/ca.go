@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -43,7 +42,9 @@ func LoadOrCreate(dir, cn string) (*CA, error) {
 	if err := privateDir(dir); err != nil {
 		return nil, err
 	}
-	ca := &CA{Dir: dir, CertFile: filepath.Join(dir, "ca.crt"), KeyFile: filepath.Join(dir, "ca.key")}
+	ca := &CA{Dir: dir}
+	own := ca.pair("ca")
+	ca.CertFile, ca.KeyFile = own.CertFile, own.KeyFile
 	cert, key, err := loadPair(ca.CertFile, ca.KeyFile)
 	if err == nil && cert.IsCA && fresh(cert) {
 		ca.cert, ca.key = cert, key

@@ -49,11 +49,16 @@ func (ca *CA) Client(name, cn string, orgs ...string) (Pair, error) {
 	})
 }
 
+// pair names name.crt and name.key in the CA's folder.
+func (ca *CA) pair(name string) Pair {
+	return Pair{CertFile: filepath.Join(ca.Dir, name+".crt"), KeyFile: filepath.Join(ca.Dir, name+".key")}
+}
+
 // Issue writes name.crt and name.key in the CA's folder, signed by the CA,
 // unless files there already match spec, were signed by this CA and stay
 // valid for a while: then they are kept, so that a restart changes nothing.
 func (ca *CA) Issue(name string, spec Spec) (Pair, error) {
-	p := Pair{CertFile: filepath.Join(ca.Dir, name+".crt"), KeyFile: filepath.Join(ca.Dir, name+".key")}
+	p := ca.pair(name)
 	cert, _, err := loadPair(p.CertFile, p.KeyFile)
 	if err == nil && ca.signed(cert) && fresh(cert) && matches(cert, spec) {
 		return p, nil

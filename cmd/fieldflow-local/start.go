@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/cluster"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/metrics"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/kubelet"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
+)
+
+// running is the whole engine, as up and run start it.
+type running struct {
+	cluster *cluster.Cluster
+	engine  *engine.Engine
+	kubelet *kubelet.Kubelet
+	stop    context.CancelFunc // stops the kubelet; Cluster.Stop the rest
+	ready   time.Duration      // from start to the kubeconfig written
+}
+
+// start brings the engine up: etcd, the API server and Argo's controller,
+// the manifests applied, and the process kubelet serving its API and
+// running pods. It writes the kubeconfig last, so that its existence means
+// all of it is up. The caller calls shutdown.
+func start(ctx context.Context, o engineOptions) (*running, error) {
+	t0 := time.Now()
+	m, err := engine.LoadManifests(o.engine.Manifests)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cluster.StartWithOptions(ctx, cluster.Options{
+		StateDir: o.state, Namespace: m.Namespace, CRDDir: o.crds, ExecutorImage: o.executorImage,
+		ComponentLogLevel: o.componentLevel, PodGCDelay: o.podGCDelay,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &running{cluster: c, stop: func() {}}
+	if err := r.startEngine(ctx, o); err != nil {
+		r.shutdown()
+		return nil, err
+	}
+	if err := c.WriteKubeconfig(); err != nil {
+		r.shutdown()
+		return nil, err
+	}
+	r.ready = time.Since(t0)
+	return r, nil
+}
+
+// startEngine serves metrics, applies the manifests and starts the kubelet.
+func (r *running) startEngine(ctx context.Context, o engineOptions) error {
+	c := r.cluster
+	if _, err := metrics.Serve(ctx, o.metricsAddr, o.pprof); err != nil {
+		return err
+	}
+	o.engine.WorkDir = filepath.Join(c.StateDir, "pods")
+	e, err := engine.New(ctx, c.Config, o.engine, slog.Default())
+	if err != nil {
+		return err
+	}
+	k, err := e.Kubelet(c.Config)
+	if err != nil {
+		return err
+	}
+	kctx, stop := context.WithCancel(ctx)
+	r.engine, r.kubelet, r.stop = e, k, stop
+	files := c.Kubelet.Files
+	addr, err := k.Serve(kctx, kubelet.Serving{
+		Addr: c.Kubelet.Addr, CertFile: files.ServingCert, KeyFile: files.ServingKey,
+		ClientCAFile: files.CAFile, ClientName: pki.APIServerClientName,
+	})
+	if err != nil {
+		return fmt.Errorf("kubelet API: %w", err)
+	}
+	slog.Info("kubelet serving its API for pod logs", "addr", addr, "node", k.Node)
+	go func() {
+		if err := k.Run(kctx); err != nil && !errors.Is(err, context.Canceled) {
+			slog.Error("kubelet", "err", err)
+		}
+	}()
+	return nil
+}
+
+// shutdown stops the kubelet, then the controller, API server and etcd.
+func (r *running) shutdown() {
+	r.stop()
+	r.cluster.Stop()
+}
