@@ -28,18 +28,26 @@ func TestSampleThroughArgo(t *testing.T) {
 	start := time.Now()
 	out := run(t, fieldflow, "run", "--once", "--store", argoStore, "--state", state, "--parallel", "8", "--metrics-addr", "127.0.0.1:0")
 	t.Logf("run --once through Argo took %s\n%s", time.Since(start).Round(time.Second), lastLines(out, 2))
-	run(t, fieldflow, "run", "--once", "--engine", "direct", "--store", directStore)
+	direct := sameAsDirect(t, fieldflow, argoStore, directStore)
+	checkNodes(t, local, argoStore, state, direct)
+}
 
-	argo, direct := states(t, fieldflow, argoStore), states(t, fieldflow, directStore)
-	if len(argo) == 0 || len(argo) != len(direct) {
-		t.Fatalf("argo engine judged %d inputs, direct %d", len(argo), len(direct))
+// sameAsDirect runs the in-process engine on direct, a copy of the data
+// the Argo engine ran on in store, and wants every input in the same
+// state in both. It returns the in-process states.
+func sameAsDirect(t *testing.T, fieldflow, store, direct string) map[string]string {
+	t.Helper()
+	run(t, fieldflow, "run", "--once", "--engine", "direct", "--store", direct)
+	got, want := states(t, fieldflow, store), states(t, fieldflow, direct)
+	if len(got) == 0 || len(got) != len(want) {
+		t.Fatalf("the Argo engine judged %d inputs, the in-process one %d", len(got), len(want))
 	}
-	for key, want := range direct {
-		if argo[key] != want {
-			t.Errorf("%s: %s through Argo, %s in process", key, argo[key], want)
+	for key, s := range want {
+		if got[key] != s {
+			t.Errorf("%s: %s through Argo, %s in process", key, got[key], s)
 		}
 	}
-	checkNodes(t, local, argoStore, state, direct)
+	return want
 }
 
 func run(t *testing.T, bin string, args ...string) string {

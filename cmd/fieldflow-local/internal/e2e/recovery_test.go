@@ -61,17 +61,7 @@ func TestEngineKilled(t *testing.T) {
 	if lost == 0 {
 		t.Errorf("none of the pods running at the kill (%v) was failed at the next start", running)
 	}
-
-	run(t, fieldflow, "run", "--once", "--engine", "direct", "--store", direct)
-	got, want := states(t, fieldflow, store), states(t, fieldflow, direct)
-	if len(got) == 0 || len(got) != len(want) {
-		t.Fatalf("after the kill, %d inputs judged; in process %d", len(got), len(want))
-	}
-	for key, s := range want {
-		if got[key] != s {
-			t.Errorf("%s: %s after the kill, %s in process", key, got[key], s)
-		}
-	}
+	sameAsDirect(t, fieldflow, store, direct)
 }
 
 // killMidRun starts `run --once` and SIGKILLs it once some workflows have
