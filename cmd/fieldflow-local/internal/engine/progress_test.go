@@ -1,10 +1,16 @@
 package engine
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	wffake "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned/fake"
+	"github.com/argoproj/argo-workflows/v3/workflow/common"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/fieldflow/fieldflow/processor/rules"
 )
@@ -52,6 +58,47 @@ func TestDeadline(t *testing.T) {
 		m := &Manifests{Templates: tc.templates}
 		if got := m.Deadline(); got != tc.want {
 			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestOverdue wants --once to end with the names of the workflows still
+// running once one is unfinished past the templates' deadline and the
+// grace, and not before.
+func TestOverdue(t *testing.T) {
+	hour := int64(3600)
+	m := &Manifests{Namespace: "fieldflow", Templates: []*wfv1.WorkflowTemplate{{Spec: wfv1.WorkflowSpec{ActiveDeadlineSeconds: &hour}}}}
+	wf := func(name string, age time.Duration, phase wfv1.WorkflowPhase) *wfv1.Workflow {
+		w := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "fieldflow",
+			CreationTimestamp: metav1.NewTime(time.Now().Add(-age))}}
+		w.Status.Phase = phase
+		if phase.Completed() {
+			w.Labels = map[string]string{common.LabelKeyCompleted: "true"}
+		}
+		return w
+	}
+	for _, tc := range []struct {
+		name string
+		wfs  []runtime.Object
+		want string // "" for no error, else a part of it
+	}{
+		{"young", []runtime.Object{wf("a", 30*time.Minute, wfv1.WorkflowRunning)}, ""},
+		{"within the grace", []runtime.Object{wf("a", time.Hour+time.Minute, wfv1.WorkflowRunning)}, ""},
+		{"old but finished", []runtime.Object{wf("a", 3*time.Hour, wfv1.WorkflowSucceeded)}, ""},
+		{"stuck", []runtime.Object{wf("old", 2*time.Hour, wfv1.WorkflowRunning), wf("young", time.Minute, wfv1.WorkflowPending)},
+			"1 workflows unfinished past the templates' deadline of 1h0m0s (+2m0s): old (Running since"},
+		{"stuck and new", []runtime.Object{wf("old", 2*time.Hour, wfv1.WorkflowUnknown)}, "old (new since"},
+	} {
+		e := &Engine{manifests: m, argo: wffake.NewSimpleClientset(tc.wfs...)}
+		err := e.overdue(context.Background())
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v, want no error", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
+		}
+		if tc.name == "stuck" && err != nil && !strings.Contains(err.Error(), "still running: old young") && !strings.Contains(err.Error(), "still running: young old") {
+			t.Errorf("%s: %v, want every unfinished workflow named", tc.name, err)
 		}
 	}
 }
