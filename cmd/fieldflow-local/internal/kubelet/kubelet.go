@@ -124,7 +124,6 @@ func (k *Kubelet) launch(podCtx context.Context, pod *corev1.Pod, slots chan str
 	ended := k.track(pod.Name) // from binding on, a follower of its log waits for it
 	go func() {
 		defer ended()
-		defer ended()
 		defer k.stop(pod.Name)
 		select {
 		case slots <- struct{}{}:
