@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -50,13 +51,16 @@ func TestEngineKilled(t *testing.T) {
 		t.Logf("%d progress lines, the last: %s", len(lines), lines[len(lines)-1])
 	}
 	lost := 0
-	for _, pod := range running {
-		if strings.Contains(stderr.String(), "failing a pod lost in a restart pod="+pod) {
-			lost++
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		for _, pod := range running {
+			if strings.Contains(line, "failing a pod lost in a restart") && strings.Contains(line, "pod="+pod) {
+				lost++
+			}
 		}
 	}
-	// A pod listed as running may have finished in the moment before the
-	// kill landed; not all of them can have.
+	// Each pod of the killed run sleeps 2 s before its process starts, so
+	// a pod listed as running is still running when the kill lands, bar
+	// the last milliseconds of one; not all of them can be in those.
 	t.Logf("%d of the %d pods running at the kill were failed as lost at the next start", lost, len(running))
 	if lost == 0 {
 		t.Errorf("none of the pods running at the kill (%v) was failed at the next start", running)
@@ -65,10 +69,17 @@ func TestEngineKilled(t *testing.T) {
 }
 
 // killMidRun starts `run --once` and SIGKILLs it once some workflows have
-// succeeded while pods run. It returns the pods that were running.
+// succeeded while pods run. Its pods run fieldflow after a 2 s sleep, so
+// that a pod seen running is still running when the kill lands. It
+// returns the pods that were running.
 func killMidRun(t *testing.T, local, store, state string) []string {
 	t.Helper()
-	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2")
+	slow := filepath.Join(t.TempDir(), "slow-fieldflow")
+	script := "#!/bin/sh\nsleep 2\nexec " + filepath.Join(filepath.Dir(local), "fieldflow-pod") + ` "$@"` + "\n"
+	if err := os.WriteFile(slow, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2", "--fieldflow", slow)
 	cfg, ns := clientConfig(t, filepath.Join(state, "kubeconfig"))
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	deadline := time.Now().Add(5 * time.Minute)
