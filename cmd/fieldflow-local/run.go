@@ -43,4 +43,3 @@ func runEngine(ctx context.Context, o runOptions) error {
 		return err
 	}
 }
-

@@ -10,8 +10,8 @@ import (
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/cluster"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
-	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/metrics"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/kubelet"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/metrics"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
 )
 

@@ -61,4 +61,3 @@ func (k *Kubelet) fail(ctx context.Context, pod *corev1.Pod) error {
 	}
 	return k.finish(ctx, pod, outcome{exitCode: lostExitCode, message: lostMessage})
 }
-
