@@ -42,7 +42,7 @@ func start(ctx context.Context, o engineOptions) (*running, error) {
 		return nil, err
 	}
 	r := &running{cluster: c, stop: func() {}}
-	if err := r.startEngine(ctx, o); err != nil {
+	if err := r.startEngine(ctx, m, o); err != nil {
 		r.shutdown()
 		return nil, err
 	}
@@ -55,13 +55,13 @@ func start(ctx context.Context, o engineOptions) (*running, error) {
 }
 
 // startEngine serves metrics, applies the manifests and starts the kubelet.
-func (r *running) startEngine(ctx context.Context, o engineOptions) error {
+func (r *running) startEngine(ctx context.Context, m *engine.Manifests, o engineOptions) error {
 	c := r.cluster
 	if _, err := metrics.Serve(ctx, o.metricsAddr, o.pprof); err != nil {
 		return err
 	}
 	o.engine.WorkDir = filepath.Join(c.StateDir, "pods")
-	e, err := engine.New(ctx, c.Config, o.engine, slog.Default())
+	e, err := engine.New(ctx, c.Config, m, o.engine, slog.Default())
 	if err != nil {
 		return err
 	}

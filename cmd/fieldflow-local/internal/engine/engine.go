@@ -6,7 +6,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"maps"
 	"os"
@@ -46,12 +45,9 @@ type Engine struct {
 }
 
 // New connects to the API server and applies the manifests.
-func New(ctx context.Context, cfg *rest.Config, opt Options, log *slog.Logger) (*Engine, error) {
-	m, err := LoadManifests(opt.Manifests)
-	if err != nil {
-		return nil, fmt.Errorf("manifests: %w", err)
-	}
+func New(ctx context.Context, cfg *rest.Config, m *Manifests, opt Options, log *slog.Logger) (*Engine, error) {
 	e := &Engine{opt: opt, manifests: m, log: log}
+	var err error
 	if e.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
