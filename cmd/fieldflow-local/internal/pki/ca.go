@@ -61,25 +61,13 @@ func LoadOrCreate(dir, cn string) (*CA, error) {
 
 // create makes a self-signed CA and saves it.
 func (ca *CA) create(cn string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	serial, err := serialNumber()
-	if err != nil {
-		return err
-	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	der, key, err := sign(tmpl, caValidity, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -92,6 +80,30 @@ func (ca *CA) create(cn string) error {
 	}
 	ca.cert, ca.key = cert, key
 	return nil
+}
+
+// sign gives tmpl a new key, a serial number and validity from an hour
+// ago, and signs it with parent and parentKey, or with its own key when
+// parent is nil (a self-signed CA). It returns the certificate, DER
+// encoded, and the new key.
+func sign(tmpl *x509.Certificate, validity time.Duration, parent *x509.Certificate, parentKey crypto.Signer) ([]byte, crypto.Signer, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tmpl.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127)); err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(validity)
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	return der, key, nil
 }
 
 // Cert is the CA's certificate.
@@ -109,8 +121,4 @@ func (ca *CA) Pool() *x509.CertPool {
 func fresh(cert *x509.Certificate) bool {
 	now := time.Now()
 	return now.After(cert.NotBefore) && now.Add(renewBefore).Before(cert.NotAfter)
-}
-
-func serialNumber() (*big.Int, error) {
-	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 }

@@ -1,9 +1,6 @@
 package pki
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
@@ -12,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 )
 
 // Spec is what an issued certificate says: who it names and what it may
@@ -73,26 +69,14 @@ func (ca *CA) Issue(name string, spec Spec) (Pair, error) {
 }
 
 func (ca *CA) issue(p Pair, spec Spec) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	serial, err := serialNumber()
-	if err != nil {
-		return err
-	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: spec.CommonName, Organization: spec.Organizations},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(certValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  spec.Usages,
-		IPAddresses:  spec.IPs,
-		DNSNames:     spec.DNSNames,
+		Subject:     pkix.Name{CommonName: spec.CommonName, Organization: spec.Organizations},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: spec.Usages,
+		IPAddresses: spec.IPs,
+		DNSNames:    spec.DNSNames,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	der, key, err := sign(tmpl, certValidity, ca.cert, ca.key)
 	if err != nil {
 		return err
 	}
