@@ -52,7 +52,7 @@ func (k *Kubelet) runPod(ctx context.Context, pod *corev1.Pod) error {
 		out = k.process(ctx, pod, tmpl)
 	}
 	if ctx.Err() != nil && out.exitCode == 0 {
-		out = outcome{exitCode: 137, message: "killed: pod deleted or deadline passed"}
+		out = outcome{exitCode: killedExit, message: "killed: pod deleted or deadline passed"}
 	}
 	if err := k.report(context.WithoutCancel(ctx), pod, out.outputs); err != nil {
 		return err
@@ -126,7 +126,7 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 	case errors.As(runErr, &exitErr):
 		out.exitCode = int32(exitErr.ExitCode())
 		if out.exitCode < 0 {
-			out.exitCode = 137
+			out.exitCode = killedExit
 		}
 		out.message = lastLine(filepath.Join(dir, "stderr.log"))
 	case runErr != nil:

@@ -10,9 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// lostExitCode is what a lost pod's main container ends with: a killed
-// process's code, which the templates' retry expression retries.
-const lostExitCode = 137
+// killedExit is a killed process's exit code (128 + SIGKILL), what a
+// container runtime reports for a container killed or lost; the templates'
+// retry expression retries it.
+const killedExit = 137
 
 // lostMessage says why a pod bound by an earlier process failed.
 const lostMessage = "lost: fieldflow-local stopped while this pod ran, and its process with it"
@@ -59,5 +60,5 @@ func (k *Kubelet) fail(ctx context.Context, pod *corev1.Pod) error {
 	if err := k.report(ctx, pod, &wfv1.Outputs{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	return k.finish(ctx, pod, outcome{exitCode: lostExitCode, message: lostMessage})
+	return k.finish(ctx, pod, outcome{exitCode: killedExit, message: lostMessage})
 }
