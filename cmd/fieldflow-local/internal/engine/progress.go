@@ -15,8 +15,9 @@ import (
 )
 
 // How often progress is shown: a terminal's line is redrawn every second;
-// a pipe or a CI log gets a plain line every few seconds. The files' states
-// cost a listing of the store, so they are counted at the slower pace.
+// a pipe or a CI log gets a plain line every few seconds. Counting costs a
+// listing of the store and of every workflow (20,000 in a backlog), so
+// both are counted at the slower pace and a redraw moves the clock.
 const (
 	redrawEvery = time.Second
 	plainEvery  = 5 * time.Second
@@ -91,7 +92,7 @@ func (e *Engine) showProgress(ctx context.Context, w io.Writer, start time.Time)
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	var files map[rules.State]int
+	var p Progress
 	var counted time.Time
 	for {
 		select {
@@ -102,22 +103,28 @@ func (e *Engine) showProgress(ctx context.Context, w io.Writer, start time.Time)
 			return
 		case <-tick.C:
 		}
-		if time.Since(counted) >= plainEvery {
-			if f, err := e.fileStates(ctx); err == nil {
-				files, counted = f, time.Now()
-			}
+		if !tty || time.Since(counted) >= plainEvery { // a 5 s tick may come a hair early
+			p, counted = e.count(ctx, start, p), time.Now()
 		}
-		wfs, err := e.workflowsSince(ctx, start)
-		if err != nil {
-			continue
-		}
-		p := Progress{Elapsed: time.Since(start), Workflows: countPhases(wfs), Files: files}
+		p.Elapsed = time.Since(start)
 		if tty {
 			fmt.Fprintf(w, "\r\033[K%s", p)
 		} else {
 			fmt.Fprintln(w, p)
 		}
 	}
+}
+
+// count refreshes last's workflows and files; a count that fails keeps
+// its last value.
+func (e *Engine) count(ctx context.Context, start time.Time, last Progress) Progress {
+	if wfs, err := e.workflowsSince(ctx, start); err == nil {
+		last.Workflows = countPhases(wfs)
+	}
+	if f, err := e.fileStates(ctx); err == nil {
+		last.Files = f
+	}
+	return last
 }
 
 func (e *Engine) fileStates(ctx context.Context) (map[rules.State]int, error) {
