@@ -56,12 +56,14 @@ deploy:
 LOCAL_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.33.1
 
 ## local: fieldflow, the pod build of it, the local Argo engine beside them (etcd,
-## kube-apiserver, Argo's controller and the process kubelet in one process) and Argo's own
-## CLI (.cache/bin/argo) to poke at the engine with
+## kube-apiserver, Argo's controller and the process kubelet in one process), its event path
+## on MinIO (fieldflow-events: the JetStream bus, Argo Events' EventSource and Sensor) and
+## Argo's own CLI (.cache/bin/argo) to poke at the engine with
 local: build $(BIN)/argo
 	go build -tags pod -o $(BIN)/fieldflow-pod ./cmd/fieldflow
 	@test -x $(BIN)/fieldflow-local || echo "building the local Argo engine (etcd, kube-apiserver, Argo's controller): first time only, about 5 to 10 minutes and 2.7 GB of RAM; packages are listed as they compile"
 	go build $(if $(wildcard $(BIN)/fieldflow-local),,-v) -ldflags "$(LOCAL_LDFLAGS)" -o $(BIN)/fieldflow-local ./cmd/fieldflow-local
+	go build -o $(BIN)/fieldflow-events ./cmd/fieldflow-local/events
 
 # MinIO for the integration tests, built once from the pinned release
 # (about 3 minutes and 1.5 GB of RAM the first time).

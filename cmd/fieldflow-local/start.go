@@ -10,6 +10,7 @@ import (
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/cluster"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/events"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/kubelet"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/metrics"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
@@ -57,10 +58,11 @@ func start(ctx context.Context, o engineOptions) (*running, error) {
 // startEngine serves metrics, applies the manifests and starts the kubelet.
 func (r *running) startEngine(ctx context.Context, m *engine.Manifests, o engineOptions) error {
 	c := r.cluster
-	if _, err := metrics.Serve(ctx, o.metricsAddr, o.pprof); err != nil {
+	if _, err := metrics.Serve(ctx, o.metricsAddr, o.pprof, events.Gatherer(c.StateDir)); err != nil {
 		return err
 	}
 	o.engine.WorkDir = filepath.Join(c.StateDir, "pods")
+	o.engine.StateDir, o.engine.Kubeconfig = c.StateDir, c.Kubeconfig
 	e, err := engine.New(ctx, c.Config, m, o.engine, slog.Default())
 	if err != nil {
 		return err

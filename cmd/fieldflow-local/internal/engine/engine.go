@@ -27,11 +27,13 @@ import (
 
 // Options for one engine run.
 type Options struct {
-	Store     string // s3://BUCKET or a folder
-	Manifests string // folder with templates/ and argo-events/; "" for the embedded copies
-	WorkDir   string // pods' folders
-	Fieldflow string // the fieldflow binary pods run
-	Parallel  int    // pods at once
+	Store      string // s3://BUCKET or a folder
+	Manifests  string // folder with templates/ and argo-events/; "" for the embedded copies
+	WorkDir    string // pods' folders
+	StateDir   string // the engine's state folder
+	Kubeconfig string // the engine's admin kubeconfig, for the event path's Sensor
+	Fieldflow  string // the fieldflow binary pods run
+	Parallel   int    // pods at once
 }
 
 // Engine is a running local engine.

@@ -10,27 +10,26 @@ import (
 	"time"
 
 	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
-	"github.com/argoproj/argo-events/pkg/eventsources/events"
+	aeevents "github.com/argoproj/argo-events/pkg/eventsources/events"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/notification"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/events"
 	"github.com/fieldflow/fieldflow/generator/sensor"
 )
 
 const minioSource = "minio"
 
-// Watch turns new objects into Workflows through the generated minio
-// Sensor, as the minio EventSource and the Sensor would in a cluster. A
-// MinIO bucket (AWS_ENDPOINT_URL set) is listened to, reconnecting with
-// backoff and reconciling on every connect, since MinIO does not replay
-// what it sent while nobody listened. A folder or AWS S3 is polled, after
-// a reconcile for what was there before.
+// Watch turns new objects into Workflows. On MinIO (AWS_ENDPOINT_URL
+// set) that is the cluster's path, Argo Events' own EventSource and Sensor
+// on a JetStream bus. A folder or AWS S3 has no such source here: the
+// engine's own watcher polls it and applies the generated Sensor with
+// Argo Events' filter and parameter code, after a reconcile for what was
+// there before.
 func (e *Engine) Watch(ctx context.Context) error {
 	if bucket, ok := strings.CutPrefix(e.opt.Store, "s3://"); ok && os.Getenv("AWS_ENDPOINT_URL") != "" {
-		return e.listen(ctx, bucket)
+		return e.upstream(ctx, bucket)
 	}
 	if err := e.Reconcile(ctx); err != nil {
 		return err
@@ -46,7 +45,7 @@ func (m *Manifests) Triggered(records []notification.Event) ([]*wfv1.Workflow, e
 	if err != nil {
 		return nil, err
 	}
-	data, err := json.Marshal(&events.MinioEventData{Notification: records})
+	data, err := json.Marshal(&aeevents.MinioEventData{Notification: records})
 	if err != nil {
 		return nil, fmt.Errorf("notification: %w", err)
 	}
@@ -144,43 +143,36 @@ func Created(key string, size int64, etag string) notification.Event {
 	return n
 }
 
-// listen follows MinIO's bucket notifications, as the minio EventSource
-// does, and reconciles after every (re)connect.
-func (e *Engine) listen(ctx context.Context, bucket string) error {
+// upstream runs the generated minio EventSource and Sensor with Argo
+// Events' own code on the embedded bus (package events), pointed at the
+// user's MinIO and bucket. Their Workflows are created by the Sensor, not
+// by this process. A reconcile once they are ready catches what was
+// uploaded while nobody listened, as the reconcile CronWorkflow would.
+func (e *Engine) upstream(ctx context.Context, bucket string) error {
+	src, s, err := e.manifests.minio()
+	if err != nil {
+		return err
+	}
 	u, err := url.Parse(os.Getenv("AWS_ENDPOINT_URL"))
 	if err != nil {
 		return fmt.Errorf("AWS_ENDPOINT_URL: %w", err)
 	}
-	mc, err := minio.New(u.Host, &minio.Options{
-		Creds:  credentials.NewStaticV4(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""),
-		Secure: u.Scheme == "https",
+	err = events.Start(ctx, events.Options{
+		StateDir: e.opt.StateDir, Kubeconfig: e.opt.Kubeconfig,
+		EventSource: src, Sensor: s,
+		MinIO: events.MinIO{
+			Endpoint: u.Host, Secure: u.Scheme == "https", Bucket: bucket,
+			AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		},
+		Log: e.log,
 	})
 	if err != nil {
-		return fmt.Errorf("minio client: %w", err)
+		return err
 	}
-	backoff := time.Second
-	for ctx.Err() == nil {
-		listenCtx, cancel := context.WithCancel(ctx)
-		notes := mc.ListenBucketNotification(listenCtx, bucket, "", "", []string{"s3:ObjectCreated:*"})
-		if err := e.Reconcile(ctx); err != nil {
-			e.log.Warn("reconcile", "err", err)
-		}
-		for n := range notes {
-			if n.Err != nil {
-				e.log.Warn("minio notifications", "err", n.Err)
-				break
-			}
-			backoff = time.Second
-			if len(n.Records) > 0 {
-				e.notify(ctx, n.Records)
-			}
-		}
-		cancel()
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Minute)
+	e.log.Info("event path ready: Argo Events' minio EventSource and Sensor on the embedded JetStream bus", "bucket", bucket, "logs", events.Dir(e.opt.StateDir))
+	if err := e.Reconcile(ctx); err != nil {
+		e.log.Warn("reconcile", "err", err)
 	}
+	<-ctx.Done()
 	return ctx.Err()
 }

@@ -18,14 +18,15 @@ import (
 // server would listen on every interface. With profiling, /debug/pprof/
 // too: off by default, since a profile or a goroutine dump shows any local
 // process the engine's internals, and a CPU profile costs the engine time.
-// It returns the address served, and stops when ctx ends.
-func Serve(ctx context.Context, addr string, profiling bool) (net.Addr, error) {
+// It returns the address served, and stops when ctx ends. More gatherers
+// (the event path's processes) are served beside the controller's.
+func Serve(ctx context.Context, addr string, profiling bool, more ...prometheus.Gatherer) (net.Addr, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.DefaultGatherer, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(append(prometheus.Gatherers{prometheus.DefaultGatherer}, more...), promhttp.HandlerOpts{}))
 	if profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
