@@ -53,13 +53,15 @@ type rowSpec struct {
 const nsMatcher = `namespace="$namespace"`
 
 // dashboardRows are the dashboard's panels, row by row: what ran and how
-// it ended, the files the rules hold back, how fast it goes, the
-// controller's health, and what the runs cost in CPU and memory.
+// it ended, the files the rules hold back, how fast it goes, the uploads
+// Argo Events turned into Workflows, the controller's health, and what the
+// runs cost in CPU and memory.
 func dashboardRows() []rowSpec {
 	return []rowSpec{
 		{"Runs", runPanels()},
 		{"Files", filePanels()},
 		{"Speed", speedPanels()},
+		{"Events", eventPanels()},
 		{"Argo controller", controllerPanels()},
 		{"CPU and memory", resourcePanels()},
 	}
@@ -119,6 +121,38 @@ func speedPanels() []panelSpec {
 	}
 }
 
+// eventPanels show Argo Events' own counters: events the EventSources
+// published to the EventBus and Workflows the Sensors created, then what
+// failed on the way. An upload whose event was lost shows nowhere else
+// until the next reconcile runs it.
+func eventPanels() []panelSpec {
+	rate := func(metric, by, legend string) querySpec {
+		return querySpec{expr: fmt.Sprintf(`sum by (%s) (rate(%s%s{%s}[$__rate_interval]))`, by, ArgoEventsPrefix, metric, nsMatcher), legend: legend}
+	}
+	// Failures are counted since each pod started, not increased over the
+	// range: Argo Events creates a counter's series at its first
+	// increment, which increase() cannot see, and a failure is often the
+	// only one. "or vector(0)" shows a healthy zero instead of no data.
+	failed := func(metric, legend string) querySpec {
+		return querySpec{expr: fmt.Sprintf(`sum(%s%s{%s}) or vector(0)`, ArgoEventsPrefix, metric, nsMatcher), legend: legend, instant: true}
+	}
+	return []panelSpec{
+		{title: "Events sent and workflows triggered", kind: kindTimeseries, unit: "suffix: /s", width: 16, height: 8,
+			description: "Per second: events each EventSource published to the EventBus (one per upload notification), and Workflows each Sensor trigger created. Events the filters drop (not an input of an asset) trigger nothing.",
+			queries: []querySpec{
+				rate("events_sent_total", "eventsource_name, event_name", "sent {{eventsource_name}}/{{event_name}}"),
+				rate("action_triggered_total", "sensor_name, trigger_name", "triggered {{sensor_name}}/{{trigger_name}}"),
+			}},
+		{title: "Event and trigger failures", kind: kindStat, unit: "short", width: 8, height: 8, alertAt: 1,
+			description: "Since each EventSource and Sensor pod started: events that failed to be processed or published to the EventBus, trigger attempts that failed, and triggers given up after their retries (an upload no Workflow ran; the reconcile runs it later).",
+			queries: []querySpec{
+				failed("events_processing_failed_total", "events failed"),
+				failed("action_failed_total", "trigger attempts failed"),
+				failed("action_retries_failed_total", "triggers given up"),
+			}},
+	}
+}
+
 func controllerPanels() []panelSpec {
 	return []panelSpec{
 		{title: "Workflows by phase", kind: kindTimeseries, unit: "short", width: 10, height: 8,
@@ -162,8 +196,8 @@ func datasource() common.DataSourceRef {
 func buildDashboard(c Config) (dashboard.Dashboard, error) {
 	b := dashboard.NewDashboardBuilder("fieldflow").
 		Uid(DashboardUID).
-		Description("fieldflow runs through Argo Workflows: results, files waiting, durations, throughput, the controller, and CPU and memory per workflow.").
-		Tags([]string{"fieldflow", "argo-workflows"}).
+		Description("fieldflow runs through Argo Workflows: results, files waiting, durations, throughput, Argo Events' events and triggers, the controller, and CPU and memory per workflow.").
+		Tags([]string{"fieldflow", "argo-workflows", "argo-events"}).
 		Refresh("30s").
 		Time("now-6h", "now").
 		Timezone(common.TimeZoneBrowser).

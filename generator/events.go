@@ -23,9 +23,13 @@ const (
 )
 
 // Where each source puts the object key and event name in its event data.
-// MinIO's listen API sends keys as they are; S3 notifications through SQS
-// URL-encode them (a space arrives as "+"), so the SQS sensor decodes the
-// key (sqsDecode) before filtering and triggering.
+// MinIO's listen API, which the minio EventSource uses, sends keys as they
+// are: unlike MinIO's notification targets it does not query-escape them,
+// and a decode there would turn a "+" in a key into a space
+// (TestMinIONotificationsTrigger pins this on a real server). S3
+// notifications through SQS URL-encode them (a space arrives as "+"), so
+// the SQS sensor alone decodes the key (sqsDecode) before filtering and
+// triggering.
 type source struct {
 	name       string
 	keyPath    string

@@ -22,6 +22,12 @@ type CustomMetric struct {
 // ArgoPrefix is what Argo's controller puts before every metric name.
 const ArgoPrefix = "argo_workflows_"
 
+// ArgoEventsPrefix is what Argo Events puts before the metrics its
+// EventSource and Sensor pods serve (pkg/metrics). They are plain
+// Prometheus client counters, so unlike Argo Workflows' they end in
+// _total, and each carries the pod's namespace as a label of its own.
+const ArgoEventsPrefix = "argo_events_"
+
 // Exposed is the name Prometheus stores the metric under. Argo v3.6+
 // exports through OpenTelemetry without counter suffixes or units, so a
 // counter has no _total and the name is exactly ArgoPrefix+Name (a

@@ -26,6 +26,7 @@ const (
 	ControllerJob       = "argo-workflows-controller"
 	cadvisorJob         = "kubernetes-cadvisor"
 	kubeStateMetricsJob = "kube-state-metrics"
+	argoEventsJob       = "argo-events"
 
 	controllerService       = "workflow-controller-metrics"
 	controllerPort          = 9090

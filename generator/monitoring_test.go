@@ -56,6 +56,26 @@ var argoV37Metrics = []struct {
 	{"workflowtemplate_triggered_total", "counter", []string{"name", "namespace", "cluster_scope", "phase"}},
 }
 
+// argoEventsV197Metrics is every metric Argo Events v1.9.7's EventSource
+// and Sensor pods serve, with its labels, as pkg/metrics/metrics.go
+// declares them (namespace is a constant label of each). They carry
+// ArgoEventsPrefix and, being Prometheus client metrics, _total on
+// counters; summaries also show as _sum and _count. The scrape adds pod.
+var argoEventsV197Metrics = []struct {
+	name, kind string
+	labels     []string
+}{
+	{"event_service_running_total", "gauge", []string{"namespace", "eventsource_name"}},
+	{"events_sent_total", "counter", []string{"namespace", "eventsource_name", "event_name"}},
+	{"events_sent_failed_total", "counter", []string{"namespace", "eventsource_name", "event_name"}},
+	{"events_processing_failed_total", "counter", []string{"namespace", "eventsource_name", "event_name"}},
+	{"event_processing_duration_milliseconds", "summary", []string{"namespace", "eventsource_name", "event_name"}},
+	{"action_triggered_total", "counter", []string{"namespace", "sensor_name", "trigger_name"}},
+	{"action_failed_total", "counter", []string{"namespace", "sensor_name", "trigger_name"}},
+	{"action_retries_failed_total", "counter", []string{"namespace", "sensor_name", "trigger_name"}},
+	{"action_duration_milliseconds", "summary", []string{"namespace", "sensor_name", "trigger_name"}},
+}
+
 // otherMetrics come from outside Argo: Prometheus itself, the kubelet's
 // cAdvisor and kube-state-metrics (with the workflow label allowed).
 var otherMetrics = map[string][]string{
@@ -73,11 +93,15 @@ func knownMetrics() map[string][]string {
 	known := map[string][]string{}
 	add := func(name, kind string, ls []string) {
 		ls = append(slices.Clone(ls), targetLabels...)
-		if kind != "histogram" {
+		switch kind {
+		case "histogram":
+			known[name+"_bucket"] = append(slices.Clone(ls), "le")
+		case "summary":
+			known[name] = append(slices.Clone(ls), "quantile")
+		default:
 			known[name] = ls
 			return
 		}
-		known[name+"_bucket"] = append(slices.Clone(ls), "le")
 		known[name+"_sum"], known[name+"_count"] = ls, ls
 	}
 	for _, m := range CustomMetrics {
@@ -85,6 +109,9 @@ func knownMetrics() map[string][]string {
 	}
 	for _, m := range argoV37Metrics {
 		add(ArgoPrefix+m.name, m.kind, m.labels)
+	}
+	for _, m := range argoEventsV197Metrics {
+		add(ArgoEventsPrefix+m.name, m.kind, append(slices.Clone(m.labels), "pod"))
 	}
 	for name, ls := range otherMetrics {
 		add(name, "gauge", ls)
@@ -123,7 +150,7 @@ func checkSelector(vs *parser.VectorSelector, known map[string][]string) error {
 	}
 	ls, ok := known[name]
 	if !ok {
-		return fmt.Errorf("%s: no template, Argo v3.7, cAdvisor or kube-state-metrics metric of that name", name)
+		return fmt.Errorf("%s: no template, Argo v3.7, Argo Events v1.9, cAdvisor or kube-state-metrics metric of that name", name)
 	}
 	for _, m := range vs.LabelMatchers {
 		if m.Name != promlabels.MetricName && !slices.Contains(ls, m.Name) {
@@ -180,11 +207,16 @@ func readDashboard(t *testing.T) []DashboardQuery {
 	return qs
 }
 
+// eventsShown are the Argo Events counters the Events row must show:
+// events published, Workflows created, and each way those fail.
+var eventsShown = []string{"events_sent_total", "events_processing_failed_total", "action_triggered_total", "action_failed_total", "action_retries_failed_total"}
+
 // TestDashboardQueries checks every query the checked-in dashboard runs:
 // it parses, it names only metrics that exist (the templates' custom
-// metrics, Argo v3.7's own, cAdvisor's, kube-state-metrics') with labels
-// they have, its legend shows labels the query keeps, it asks the
-// provisioned datasource, and every custom metric has a panel.
+// metrics, Argo v3.7's own, Argo Events v1.9's, cAdvisor's,
+// kube-state-metrics') with labels they have, its legend shows labels the
+// query keeps, it asks the provisioned datasource, and every custom metric
+// and every counter of eventsShown has a panel.
 func TestDashboardQueries(t *testing.T) {
 	known := knownMetrics()
 	qs := readDashboard(t)
@@ -212,13 +244,20 @@ func TestDashboardQueries(t *testing.T) {
 		if q.Datasource != DatasourceUID {
 			t.Errorf("%s: datasource %q, want the provisioned %q", q.Panel, q.Datasource, DatasourceUID)
 		}
-		for _, m := range CustomMetrics {
-			used[m.Name] = used[m.Name] || strings.Contains(q.Expr, m.Exposed())
+		for name := range known {
+			used[name] = used[name] || regexp.MustCompile(`\b`+name+`\b`).MatchString(q.Expr)
 		}
 	}
+	want := []string{}
 	for _, m := range CustomMetrics {
-		if !used[m.Name] {
-			t.Errorf("no panel shows %s", m.Exposed())
+		want = append(want, m.Exposed())
+	}
+	for _, name := range eventsShown {
+		want = append(want, ArgoEventsPrefix+name)
+	}
+	for _, name := range want {
+		if !used[name] && !used[name+"_bucket"] {
+			t.Errorf("no panel shows %s", name)
 		}
 	}
 }
@@ -275,6 +314,9 @@ func TestQueryCheckCatchesMistakes(t *testing.T) {
 		{`argo_workflows_gauge{phase="Running"}`, `argo_workflows_gauge has no label "phase"`},
 		{`{__name__="argo_workflows_queue_depth"}`, "argo_workflows_queue_depth: no template"},
 		{`sum by (asset (argo_workflows_fieldflow_runs)`, "parse"},
+		{`sum by (sensor_name) (rate(argo_events_action_triggered_total{namespace="$namespace"}[$__rate_interval]))`, ""},
+		{`sum(argo_events_action_triggered)`, "argo_events_action_triggered: no template"},
+		{`argo_events_events_sent_total{sensor_name="minio"}`, `argo_events_events_sent_total has no label "sensor_name"`},
 	} {
 		_, err := checkQuery(tc.expr, known)
 		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
@@ -378,6 +420,14 @@ func TestPrometheusScrapes(t *testing.T) {
 	}
 	if ksm := jobs[kubeStateMetricsJob]; !ksm.HonorLabels || len(ksm.StaticConfigs) != 1 {
 		t.Errorf("kube-state-metrics job: %+v", ksm)
+	}
+	ev := jobs[argoEventsJob]
+	if len(ev.KubernetesSDConfigs) != 1 || ev.KubernetesSDConfigs[0].Role != "pod" ||
+		!slices.ContainsFunc(ev.RelabelConfigs, func(r RelabelConfig) bool {
+			return r.Action == "keep" && regexp.MustCompile("^(?:"+r.Regex+")$").MatchString("eventsource-controller;metrics") &&
+				regexp.MustCompile("^(?:"+r.Regex+")$").MatchString("sensor-controller;metrics")
+		}) || slices.ContainsFunc(ev.RelabelConfigs, func(r RelabelConfig) bool { return r.TargetLabel == "namespace" }) {
+		t.Errorf("argo-events job: %+v", ev)
 	}
 }
 

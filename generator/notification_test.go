@@ -1,11 +1,15 @@
 package generator
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,16 +75,77 @@ func checkTriggered(t *testing.T, o *objects, wfs []*wfv1.Workflow, key, templat
 	validateWorkflow(t, o, wf)
 }
 
+// wireKeys records the object keys of the notifications MinIO sends, as
+// they are on the wire, before minio-go decodes anything: the test then
+// holds for any client, not only for what minio-go hands back.
+type wireKeys struct {
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+func (w *wireKeys) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.URL.Query().Has("events") {
+		pr, pw := io.Pipe()
+		go w.scan(resp.Body, pw)
+		resp.Body = readCloser{pr, resp.Body}
+	}
+	return resp, err
+}
+
+// scan notes the keys of each line of the stream (one notification a
+// line, blank keep-alive lines between) before passing the line on, so a
+// key the client has seen is always noted.
+func (w *wireKeys) scan(r io.Reader, pw *io.PipeWriter) {
+	lines := bufio.NewScanner(r)
+	lines.Buffer(nil, 1<<20)
+	for lines.Scan() {
+		var n struct {
+			Records []struct {
+				S3 struct{ Object struct{ Key string } }
+			}
+		}
+		if json.Unmarshal(lines.Bytes(), &n) == nil {
+			w.mu.Lock()
+			for _, rec := range n.Records {
+				w.keys[rec.S3.Object.Key] = true
+			}
+			w.mu.Unlock()
+		}
+		if _, err := pw.Write(append(lines.Bytes(), '\n')); err != nil {
+			return
+		}
+	}
+	pw.CloseWithError(lines.Err())
+}
+
+func (w *wireKeys) has(key string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.keys[key]
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
 // TestMinIONotificationsTrigger uploads files to a real MinIO, captures
 // the notifications with minio-go's ListenBucketNotification (what the
 // minio EventSource runs), wraps them as the EventSource publishes them and
 // runs them through the generated Sensor with Argo Events' own code.
+//
+// It also pins how MinIO's listen API spells keys: verbatim, not
+// query-escaped as its notification targets and S3's SQS messages do
+// (MinIO publishes listen events with ToEvent(false)). Keys that look
+// escaped ("%20", "%2B") prove it: a decode on this path would change them.
 func TestMinIONotificationsTrigger(t *testing.T) {
 	o := decodeAll(t)
 	srv := s3test.Require(t)
 	st := srv.Bucket(t)
 	u, _ := url.Parse(srv.Endpoint)
-	mc, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, ""), Secure: false})
+	wire := &wireKeys{keys: map[string]bool{}}
+	mc, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, ""), Transport: wire})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,12 +173,14 @@ func TestMinIONotificationsTrigger(t *testing.T) {
 		}
 	}
 	cases := map[string]string{
-		"boxes/input/bounding_box_" + box + ".jsonl":                   "fieldflow-box",
-		"fields/input/" + box + "/fields_2025-06-02 late+upload.jsonl": "fieldflow-field",
-		"fields/input/" + box + "/fields_2025-06-03.jsonl":             "fieldflow-field",
-		"fields/input/readme.txt":                                      "",
-		"boxes/input/bounding_box_NOTHEX.jsonl":                        "",
-		"boxes/output/bounding_box_" + box + ".jsonl":                  "",
+		"boxes/input/bounding_box_" + box + ".jsonl":                    "fieldflow-box",
+		"fields/input/" + box + "/fields_2025-06-02 late+upload.jsonl":  "fieldflow-field",
+		"fields/input/" + box + "/fields_2025-06-03.jsonl":              "fieldflow-field",
+		"fields/input/" + box + `/fields_2025-06-01 late+1 "x" é.jsonl`: "fieldflow-field",
+		"fields/input/" + box + "/fields_2025-06-04 a%20b%2Bc.jsonl":    "fieldflow-field",
+		"fields/input/readme.txt":                                       "",
+		"boxes/input/bounding_box_NOTHEX.jsonl":                         "",
+		"boxes/output/bounding_box_" + box + ".jsonl":                   "",
 	}
 	for key := range cases {
 		put(key)
@@ -133,27 +200,76 @@ func TestMinIONotificationsTrigger(t *testing.T) {
 			t.Fatalf("got notifications for %d of %d keys", len(got)-1, len(cases))
 		}
 	}
-	es := o.eventSources[minioSourceName]
-	s := sensorNamed(t, o, minioSourceName)
 	for key, template := range cases {
 		n := got[key]
 		// MinIO sends keys as uploaded: nothing to decode on this path.
-		if n.Records[0].S3.Object.Key != key {
-			t.Errorf("MinIO sent key %q for %q", n.Records[0].S3.Object.Key, key)
+		if n.Records[0].S3.Object.Key != key || !wire.has(key) {
+			t.Errorf("MinIO sent key %q for %q (verbatim on the wire: %v)", n.Records[0].S3.Object.Key, key, wire.has(key))
 		}
-		data, err := json.Marshal(&events.MinioEventData{Notification: n.Records})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The EventSource publishes under the event whose prefix matches.
-		var wfs []*wfv1.Workflow
-		for name, art := range es.Spec.Minio {
-			if strings.HasPrefix(key, art.Filter.Prefix) {
-				wfs = append(wfs, trigger(t, o, s, name, data)...)
-			}
-		}
-		checkTriggered(t, o, wfs, key, template)
+		checkTriggered(t, o, minioTrigger(t, o, n.Records), key, template)
 	}
+}
+
+// minioTrigger runs records through the generated minio EventSource and
+// Sensor: the EventSource publishes them as {"notification": records}
+// under each event whose prefix filter the key passes.
+func minioTrigger(t *testing.T, o *objects, records []notification.Event) []*wfv1.Workflow {
+	t.Helper()
+	data, err := json.Marshal(&events.MinioEventData{Notification: records})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sensorNamed(t, o, minioSourceName)
+	var wfs []*wfv1.Workflow
+	for name, art := range o.eventSources[minioSourceName].Spec.Minio {
+		if strings.HasPrefix(records[0].S3.Object.Key, art.Filter.Prefix) {
+			wfs = append(wfs, trigger(t, o, s, name, data)...)
+		}
+	}
+	return wfs
+}
+
+// TestMinIOSensorKeys runs notifications shaped as MinIO's listen API
+// sends them (see TestMinIONotificationsTrigger: keys verbatim) through the
+// minio Sensor: the Workflow must get the exact key, however odd, and
+// nothing but a created input of an asset may trigger one.
+func TestMinIOSensorKeys(t *testing.T) {
+	o := decodeAll(t)
+	fields := "fields/input/" + box + "/fields_2025-06-01"
+	for _, tc := range []struct{ event, key, template string }{
+		{"s3:ObjectCreated:Put", "boxes/input/bounding_box_" + box + ".jsonl", "fieldflow-box"},
+		{"s3:ObjectCreated:Put", fields + " late.jsonl", "fieldflow-field"},
+		{"s3:ObjectCreated:Put", fields + "+1.jsonl", "fieldflow-field"},
+		{"s3:ObjectCreated:Put", fields + ` "x".jsonl`, "fieldflow-field"},
+		{"s3:ObjectCreated:Put", fields + "_é.jsonl", "fieldflow-field"},
+		{"s3:ObjectCreated:CompleteMultipartUpload", fields + ` late+1 "x" é.jsonl`, "fieldflow-field"},
+		{"s3:ObjectCreated:Copy", fields + "_a%20b%2Bc.jsonl", "fieldflow-field"},
+		{"s3:ObjectCreated:Put", "fields/input/readme.txt", ""},
+		{"s3:ObjectCreated:Put", "boxes/input/bounding_box_NOTHEX.jsonl", ""},
+		{"s3:ObjectCreated:Put", "fields/output/" + box + "/fields_2025-06-01.jsonl", ""},
+		{"s3:ObjectRemoved:Delete", "boxes/input/bounding_box_" + box + ".jsonl", ""},
+	} {
+		t.Run(tc.event+" "+tc.key, func(t *testing.T) {
+			checkTriggered(t, o, minioTrigger(t, o, []notification.Event{minioRecord(tc.event, tc.key)}), tc.key, tc.template)
+		})
+	}
+}
+
+// minioRecord is one record as MinIO RELEASE.2025-09-07 sent it in
+// TestMinIONotificationsTrigger, identifiers aside.
+func minioRecord(eventName, key string) notification.Event {
+	var r notification.Event
+	r.EventVersion, r.EventSource, r.EventTime, r.EventName = "2.0", "minio:s3", "2025-06-02T10:00:00.000Z", eventName
+	r.UserIdentity.PrincipalID = "fieldflow"
+	r.RequestParameters = map[string]string{"principalId": "fieldflow", "region": "", "sourceIPAddress": "127.0.0.1"}
+	r.ResponseElements = map[string]string{"x-amz-request-id": "18ED577AB5BA3A62", "x-minio-origin-endpoint": "http://minio:9000"}
+	r.S3.SchemaVersion, r.S3.ConfigurationID = "1.0", "Config"
+	r.S3.Bucket.Name, r.S3.Bucket.ARN = "irrigation", "arn:aws:s3:::irrigation"
+	r.S3.Bucket.OwnerIdentity.PrincipalID = "fieldflow"
+	r.S3.Object.Key, r.S3.Object.Size, r.S3.Object.ETag = key, 3, "8a80554c91d9fca8acb82f023de02f11"
+	r.S3.Object.ContentType, r.S3.Object.Sequencer = "application/octet-stream", "18ED577AB5CCEED3"
+	r.Source.Host = "127.0.0.1"
+	return r
 }
 
 // TestSQSNotificationsTrigger runs S3-to-SQS messages through the SQS

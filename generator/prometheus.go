@@ -67,6 +67,7 @@ type RelabelConfig struct {
 	Regex        string   `json:"regex,omitempty"`
 	TargetLabel  string   `json:"target_label,omitempty"`
 	Replacement  string   `json:"replacement,omitempty"`
+	Action       string   `json:"action,omitempty"`
 }
 
 // RuleFile is a Prometheus rule file.
@@ -97,15 +98,32 @@ const RulesFileName = "rules.yml"
 // the cluster's CA.
 const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount/"
 
-// prometheusConfig scrapes the three sources the dashboard reads: Argo's
+// prometheusConfig scrapes the sources the dashboard reads: Argo's
 // controller (its custom metrics included), every node's cAdvisor for
-// container CPU and memory, and kube-state-metrics for the pod labels that
-// tie containers to workflows.
+// container CPU and memory, kube-state-metrics for the pod labels that
+// tie containers to workflows, and Argo Events' EventSource and Sensor
+// pods.
 func prometheusConfig() PrometheusConfig {
 	return PrometheusConfig{
 		Global:        PromGlobal{ScrapeInterval: "30s", EvaluationInterval: "30s"},
 		RuleFiles:     []string{RulesFileName},
-		ScrapeConfigs: []ScrapeConfig{controllerScrape(), cadvisorScrape(), kubeStateMetricsScrape()},
+		ScrapeConfigs: []ScrapeConfig{controllerScrape(), cadvisorScrape(), kubeStateMetricsScrape(), argoEventsScrape()},
+	}
+}
+
+// argoEventsScrape reads the "metrics" port of every EventSource and Sensor
+// pod, which Argo Events' controllers label by kind; they have no Service
+// to scrape. The pod's namespace is already a label of each metric, so
+// only the pod's name is added.
+func argoEventsScrape() ScrapeConfig {
+	return ScrapeConfig{
+		JobName:             argoEventsJob,
+		KubernetesSDConfigs: []KubernetesSDConfig{{Role: "pod"}},
+		RelabelConfigs: []RelabelConfig{
+			{SourceLabels: []string{"__meta_kubernetes_pod_label_controller", "__meta_kubernetes_pod_container_port_name"},
+				Regex: "(eventsource|sensor)-controller;metrics", Action: "keep"},
+			{SourceLabels: []string{"__meta_kubernetes_pod_name"}, TargetLabel: "pod"},
+		},
 	}
 }
 

@@ -134,7 +134,10 @@ func (e *Engine) poll(ctx context.Context) error {
 	}
 }
 
-// Created is the notification MinIO sends when key is uploaded.
+// Created is the notification MinIO's listen API sends when key is
+// uploaded. The key stays verbatim, not query-escaped, because that is how
+// MinIO sends it to the minio EventSource and the minio Sensor decodes
+// nothing.
 func Created(key string, size int64, etag string) notification.Event {
 	var n notification.Event
 	n.EventVersion, n.EventSource, n.EventName = "2.0", "minio:s3", "s3:ObjectCreated:Put"
