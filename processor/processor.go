@@ -62,20 +62,46 @@ func (p *Processor) Store() store.Store { return p.store }
 func (p *Processor) Pipeline() *pipeline.Pipeline { return p.pipe }
 
 // OpenStore opens the store a --store flag names: s3://BUCKET, or a folder.
+// A bucket is checked once here, so that every command and the local engine
+// say that a bucket does not exist (s3store.ErrNoBucket, with how to create
+// it) before they do anything else.
+//
+// Its errors are ErrPermanent (a bad --store, a missing bucket, a broken
+// configuration) except a failed check of the bucket, which an outage or
+// credentials being rotated may cause and a retry may fix.
 func OpenStore(ctx context.Context, url string) (store.Store, error) {
 	if bucket, ok := strings.CutPrefix(url, "s3://"); ok {
 		if bucket == "" || strings.Contains(bucket, "/") {
-			return nil, fmt.Errorf("store %q: want s3://BUCKET (prefixes are set with the *_FOLDER_* settings)", url)
+			return nil, permanent(fmt.Errorf("store %q: want s3://BUCKET (prefixes are set with the *_FOLDER_* settings)", url))
 		}
-		return s3store.New(ctx, bucket)
+		return openBucket(ctx, bucket)
 	}
 	if strings.Contains(url, "://") && !strings.HasPrefix(url, "file://") {
-		return nil, fmt.Errorf("store %q: want s3://BUCKET or a folder", url)
+		return nil, permanent(fmt.Errorf("store %q: want s3://BUCKET or a folder", url))
 	}
 	if url == "" {
-		return nil, errors.New("no store: pass --store s3://BUCKET or --store FOLDER")
+		return nil, permanent(errors.New("no store: pass --store s3://BUCKET or --store FOLDER"))
 	}
-	return local.New(strings.TrimPrefix(url, "file://"))
+	st, err := local.New(strings.TrimPrefix(url, "file://"))
+	if err != nil {
+		return nil, permanent(err)
+	}
+	return st, nil
+}
+
+// openBucket is the s3 store on bucket, once the bucket answered.
+func openBucket(ctx context.Context, bucket string) (store.Store, error) {
+	st, err := s3store.New(ctx, bucket)
+	if err != nil {
+		return nil, permanent(err)
+	}
+	if err := st.CheckBucket(ctx); err != nil {
+		if errors.Is(err, s3store.ErrNoBucket) {
+			return nil, permanent(err)
+		}
+		return nil, err
+	}
+	return st, nil
 }
 
 // Result describes one call of Process.

@@ -14,6 +14,8 @@ import (
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/kubelet"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/metrics"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
+	"github.com/fieldflow/fieldflow/processor"
+	"github.com/fieldflow/fieldflow/processor/store"
 )
 
 // running is the whole engine, as up and run start it.
@@ -35,6 +37,12 @@ func start(ctx context.Context, o engineOptions) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The store first: a missing bucket or a wrong key is said at once,
+	// not after the API server and the controller came up.
+	st, err := processor.OpenStore(ctx, o.engine.Store)
+	if err != nil {
+		return nil, err
+	}
 	c, err := cluster.StartWithOptions(ctx, cluster.Options{
 		StateDir: o.state, Namespace: m.Namespace, CRDDir: o.crds, ExecutorImage: o.executorImage,
 		ComponentLogLevel: o.componentLevel, PodGCDelay: o.podGCDelay,
@@ -43,7 +51,7 @@ func start(ctx context.Context, o engineOptions) (*running, error) {
 		return nil, err
 	}
 	r := &running{cluster: c, stop: func() {}}
-	if err := r.startEngine(ctx, m, o); err != nil {
+	if err := r.startEngine(ctx, m, st, o); err != nil {
 		r.shutdown()
 		return nil, err
 	}
@@ -56,14 +64,14 @@ func start(ctx context.Context, o engineOptions) (*running, error) {
 }
 
 // startEngine serves metrics, applies the manifests and starts the kubelet.
-func (r *running) startEngine(ctx context.Context, m *engine.Manifests, o engineOptions) error {
+func (r *running) startEngine(ctx context.Context, m *engine.Manifests, st store.Store, o engineOptions) error {
 	c := r.cluster
 	if _, err := metrics.Serve(ctx, o.metricsAddr, o.pprof, events.Gatherer(c.StateDir)); err != nil {
 		return err
 	}
 	o.engine.WorkDir = filepath.Join(c.StateDir, "pods")
 	o.engine.StateDir, o.engine.Kubeconfig = c.StateDir, c.Kubeconfig
-	e, err := engine.New(ctx, c.Config, m, o.engine, slog.Default())
+	e, err := engine.New(ctx, c.Config, m, st, o.engine, slog.Default())
 	if err != nil {
 		return err
 	}

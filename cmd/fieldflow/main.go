@@ -158,7 +158,7 @@ func open(ctx context.Context, storeURL string) (*processor.Processor, error) {
 	}
 	st, err := processor.OpenStore(ctx, storeURL)
 	if err != nil {
-		return nil, usageError(err.Error())
+		return nil, err // ErrPermanent unless the bucket did not answer
 	}
 	p := processor.New(st, pipe, slog.Default())
 	p.Workflow = os.Getenv(pipeline.WorkflowEnv)

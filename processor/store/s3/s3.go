@@ -40,6 +40,8 @@ const (
 type Store struct {
 	client   *s3.Client
 	bucket   string
+	endpoint string // the custom endpoint, "" for AWS S3: for messages
+	region   string
 	uploader *manager.Uploader
 }
 
@@ -47,6 +49,9 @@ type Store struct {
 // timeouts of FIELDFLOW_S3_STALL_TIMEOUT and FIELDFLOW_S3_CALL_TIMEOUT
 // (defaults where unset). When AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) is
 // set, as for MinIO, requests use path-style addressing.
+//
+// New makes no call: a store on a bucket yet to be created is fine. Call
+// CheckBucket to learn whether the bucket exists.
 func New(ctx context.Context, bucket string) (*Store, error) {
 	opt, err := optionsFromEnv()
 	if err != nil {
@@ -87,7 +92,8 @@ func NewWithOptions(ctx context.Context, bucket string, opt Options) (*Store, er
 		// the caller's context, which is cancelled when that is the failure.
 		u.LeavePartsOnError = true
 	})
-	return &Store{client: client, bucket: bucket, uploader: up}, nil
+	endpoint := aws.ToString(client.Options().BaseEndpoint)
+	return &Store{client: client, bucket: bucket, endpoint: endpoint, region: cfg.Region, uploader: up}, nil
 }
 
 func (s *Store) String() string { return "s3://" + s.bucket }
@@ -148,7 +154,12 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// wrap names the call and the key in err, and maps S3's "not found"
+// answers to store.ErrNotFound (a key) or a NoBucketError (the bucket).
 func (s *Store) wrap(op, key string, err error) error {
+	if nb := s.noBucket(err); nb != nil {
+		return fmt.Errorf("%s %s: %w", op, s.url(key), nb)
+	}
 	var nsk *types.NoSuchKey
 	var nf *types.NotFound
 	var api smithy.APIError

@@ -23,6 +23,7 @@ import (
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/kubelet"
 	"github.com/fieldflow/fieldflow/processor"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
+	"github.com/fieldflow/fieldflow/processor/store"
 )
 
 // Options for one engine run.
@@ -46,8 +47,10 @@ type Engine struct {
 	log       *slog.Logger
 }
 
-// New connects to the API server and applies the manifests.
-func New(ctx context.Context, cfg *rest.Config, m *Manifests, opt Options, log *slog.Logger) (*Engine, error) {
+// New connects to the API server and applies the manifests. st is the
+// store opt.Store names, opened by the caller (processor.OpenStore) before
+// the API server starts, so that a missing bucket fails in a second.
+func New(ctx context.Context, cfg *rest.Config, m *Manifests, st store.Store, opt Options, log *slog.Logger) (*Engine, error) {
 	e := &Engine{opt: opt, manifests: m, log: log}
 	var err error
 	if e.kube, err = kubernetes.NewForConfig(cfg); err != nil {
@@ -57,10 +60,6 @@ func New(ctx context.Context, cfg *rest.Config, m *Manifests, opt Options, log *
 		return nil, err
 	}
 	pipe, err := pipeline.FromEnv()
-	if err != nil {
-		return nil, err
-	}
-	st, err := processor.OpenStore(ctx, opt.Store)
 	if err != nil {
 		return nil, err
 	}
