@@ -17,6 +17,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/util/expr/argoexpr"
 	exprenv "github.com/argoproj/argo-workflows/v3/util/expr/env"
+	"github.com/argoproj/argo-workflows/v3/util/template"
 	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	"github.com/argoproj/argo-workflows/v3/workflow/templateresolution"
 	"github.com/argoproj/argo-workflows/v3/workflow/validate"
@@ -209,9 +210,12 @@ func TestTemplatesPassArgoValidation(t *testing.T) {
 			if tmpl.Resource == nil {
 				continue
 			}
-			// What a release step creates, with a key that would break a
-			// manifest built by text: quotes, a backslash-free "+", spaces.
-			validateWorkflow(t, o, manifestWorkflow(t, tmpl.Resource.Manifest, `fields/input/x/fields_2025-06-02 "a'b+c".jsonl`))
+			// What a release step creates, with keys that would break a
+			// manifest built by text, or that Argo's items escape:
+			// quotes, a backslash, HTML characters, a tab, UTF-8.
+			for _, key := range []string{`fields/input/x/fields_2025-06-02 "a'b+c".jsonl`, `boxes/input/a\b<c>&d é.jsonl`, "fields/input/x/fields_2025-06-02\t.jsonl"} {
+				validateWorkflow(t, o, manifestWorkflow(t, tmpl, key))
+			}
 		}
 		if wt.Annotations[titleAnnotation] == "" || wt.Annotations[descriptionAnnotation] == "" {
 			t.Errorf("%s lacks UI title or description", name)
@@ -227,27 +231,52 @@ func TestTemplatesPassArgoValidation(t *testing.T) {
 	}
 }
 
-// manifestWorkflow evaluates a submit template's manifest the way Argo
-// does, with key as the input parameter, and decodes the Workflow.
-func manifestWorkflow(t *testing.T, manifest, key string) *wfv1.Workflow {
+// manifestWorkflow runs a submit template the way Argo does when a
+// release or reconcile step's list hands it key, with Argo's own code: the
+// withParam item made a string (wfv1.Item, as the controller's processItem
+// does), put into the task's argument (util/template), then the template's
+// input put into its manifest, expression and all; and decodes the
+// Workflow, whose key must be key exactly.
+func manifestWorkflow(t *testing.T, submit wfv1.Template, key string) *wfv1.Workflow {
 	t.Helper()
-	const expr = "{{=toJson(inputs.parameters.key)}}"
-	if !strings.Contains(manifest, expr) {
-		t.Fatalf("manifest does not take the key as JSON: %s", manifest)
-	}
-	// What Argo's toJson makes of the key: a JSON string.
-	js, err := json.Marshal(key)
-	if err != nil {
+	var item wfv1.Item
+	if err := json.Unmarshal(mustJSON(t, key), &item); err != nil {
 		t.Fatal(err)
 	}
+	arg := argoReplace(t, wfv1.Parameter{Name: keyParam, Value: wfv1.AnyStringPtr("{{item}}")}, map[string]string{"item": fmt.Sprintf("%v", item)})
+	tmpl := argoReplace(t, submit, map[string]string{"inputs.parameters." + keyParam: arg.Value.String()})
 	wf := &wfv1.Workflow{}
-	if err := yaml.UnmarshalStrict([]byte(strings.Replace(manifest, expr, string(js), 1)), wf); err != nil {
+	if err := yaml.UnmarshalStrict([]byte(tmpl.Resource.Manifest), wf); err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
 	if got := wf.Spec.Arguments.Parameters[0].Value.String(); got != key {
 		t.Errorf("manifest carries key %q, want %q", got, key)
 	}
 	return wf
+}
+
+// argoReplace substitutes Argo's template tags in v as the controller
+// does: on its JSON, with util/template.
+func argoReplace[T any](t *testing.T, v T, with map[string]string) T {
+	t.Helper()
+	out, err := template.Replace(string(mustJSON(t, v)), with, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r T
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return r
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestEventObjectsPassArgoEventsValidation(t *testing.T) {

@@ -287,7 +287,7 @@ func submitTemplates(c Config, assets []*pipeline.Asset) ([]wfv1.Template, error
 
 // submitTemplate creates one Workflow of a's template for the key it gets.
 func submitTemplate(c Config, a *pipeline.Asset) (wfv1.Template, error) {
-	manifest, err := workflowManifest(c, a, "{{=toJson(inputs.parameters."+keyParam+")}}")
+	manifest, err := workflowManifest(c, a, itemKeyJSON)
 	if err != nil {
 		return wfv1.Template{}, err
 	}
@@ -297,6 +297,14 @@ func submitTemplate(c Config, a *pipeline.Asset) (wfv1.Template, error) {
 		Resource: &wfv1.ResourceTemplate{Action: "create", Manifest: manifest},
 	}, nil
 }
+
+// itemKeyJSON is the expression giving, as JSON, the key a release or
+// reconcile list hands a submit template. Argo v3.7 makes a withParam
+// string item by JSON-encoding it and cutting off the quotes (wfv1.Item's
+// String), so a key with a quote, a backslash or a control character
+// arrives escaped; read back as the body of a JSON string it is exact
+// again. A submit template is therefore for list items only.
+const itemKeyJSON = `{{=toJson(sprig.fromJson("\"" + inputs.parameters.` + keyParam + ` + "\""))}}`
 
 // workflowManifest is the JSON of a Workflow that runs a's template on the
 // key that keyJSON evaluates to, as JSON. The key goes in as a JSON value
