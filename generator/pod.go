@@ -21,7 +21,7 @@ const (
 	scratchPath            = "/tmp"
 	outputsDir             = scratchPath + "/outputs"
 	pipelineConfigMap      = "fieldflow-pipeline"
-	keyParam               = "key"
+	keyParam               = pipeline.KeyParam
 	partOf                 = "fieldflow"
 	// runAs is the distroless "nonroot" user the image runs as.
 	runAs = 65532

@@ -28,6 +28,11 @@ const (
 // every output's provenance.
 const WorkflowEnv = "FIELDFLOW_WORKFLOW"
 
+// KeyParam is the parameter of an asset's WorkflowTemplate holding the
+// input's key: the Sensors and release steps set it, the local engine and
+// its tests read it back.
+const KeyParam = "key"
+
 // ReconcileTemplate is the WorkflowTemplate (and CronWorkflow) that runs
 // every input ready now: the local engine submits it by this name.
 const ReconcileTemplate = "fieldflow-reconcile"
