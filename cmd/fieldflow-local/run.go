@@ -29,16 +29,18 @@ func runEngine(ctx context.Context, o runOptions) error {
 		fmt.Println(engine.FormatPhases(phases))
 		return nil
 	}
-	wctx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go func() {
-		if err := r.engine.Watch(wctx); err != nil && !errors.Is(err, context.Canceled) {
-			slog.Error("watch", "err", err)
-		}
-	}()
+	// An engine that no longer watches must not look as if it did: a
+	// failed watch (an event path that never became ready) ends the run.
+	watched := make(chan error, 1)
+	go func() { watched <- r.engine.Watch(ctx) }()
 	select {
 	case <-ctx.Done():
 		return nil
+	case err := <-watched:
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return fmt.Errorf("watch: %w", err)
 	case err := <-c.Failed():
 		return err
 	}
