@@ -6,7 +6,7 @@ BIN           := $(CURDIR)/.cache/bin
 MINIO         := $(CURDIR)/.cache/minio-$(strip $(MINIO_VERSION))/minio
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: demo test bench generate build local image deploy
+.PHONY: demo demo-minio test bench generate build local image deploy
 
 ## demo: sample data into ./demo, run through the generated Argo templates on Argo's own
 ## controller (fieldflow-local), then the status table
@@ -14,6 +14,12 @@ demo: local
 	rm -rf demo .cache/local
 	$(BIN)/fieldflow sample --store demo --faults
 	$(BIN)/fieldflow run --store demo --once
+
+## demo-minio: the MinIO path as in a cluster: the pinned MinIO on loopback (data in .cache/demo-minio),
+## the bucket irrigation, the engine listening through Argo Events' own EventSource and Sensor on an
+## embedded JetStream bus, the sample uploaded in a random order, then the status table
+demo-minio: local $(MINIO)
+	$(BIN)/fieldflow-local demo-minio --minio $(MINIO)
 
 ## test: every test, the integration tests on a real MinIO and Prometheus (Debian's prometheus
 ## package: promtool and the server the dashboard test queries), and a short fuzz run

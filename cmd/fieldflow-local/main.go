@@ -8,6 +8,8 @@
 //	fieldflow-local up --store S    the engine, until interrupted: poke at it with argo and kubectl
 //	fieldflow-local run --store S   the same, plus the store's uploads turned into workflows
 //	                                (--once: every input, until nothing more can run)
+//	fieldflow-local demo-minio --minio BIN
+//	                                the sample uploaded to a new MinIO while run listens
 //
 // Build with the Kubernetes version stamped, or clients see v0.0.0:
 //
@@ -41,6 +43,12 @@ func run(args []string) error {
 			return err
 		}
 		return up(ctx, o)
+	case len(args) > 0 && args[0] == "demo-minio":
+		o, err := parseDemo(args[1:])
+		if err != nil {
+			return err
+		}
+		return demoMinio(ctx, o)
 	case len(args) > 0 && args[0] == "run":
 		o, err := parseRun(args[1:])
 		if err != nil {
@@ -48,7 +56,7 @@ func run(args []string) error {
 		}
 		return runEngine(ctx, o)
 	}
-	fmt.Fprintln(os.Stderr, "usage: fieldflow-local up --store S | run --store S [--once]   (-h for the flags)")
+	fmt.Fprintln(os.Stderr, "usage: fieldflow-local up --store S | run --store S [--once] | demo-minio --minio BIN   (-h for the flags)")
 	return errors.New("no subcommand")
 }
 

@@ -27,11 +27,18 @@ import (
 // a grace) ends the run with an error naming it: Argo fails a workflow at
 // its deadline, so one still running then is stuck.
 func (e *Engine) Once(ctx context.Context, w io.Writer) (map[wfv1.WorkflowPhase]int, error) {
+	return e.Drive(ctx, w, e.replay)
+}
+
+// Drive runs feed, which brings the inputs (a replay, or uploads the event
+// path turns into workflows), then waits as Once does until nothing more
+// can run, showing progress on w all along.
+func (e *Engine) Drive(ctx context.Context, w io.Writer, feed func(context.Context) error) (map[wfv1.WorkflowPhase]int, error) {
 	start := time.Now().Truncate(time.Second) // creationTimestamp has whole seconds
 	pctx, stopProgress := context.WithCancel(ctx)
 	defer stopProgress()
 	go e.showProgress(pctx, w, start)
-	if err := e.replay(ctx); err != nil {
+	if err := feed(ctx); err != nil {
 		return nil, err
 	}
 	var before []string

@@ -225,22 +225,30 @@ func (s *Server) Env() []string {
 // Bucket creates a new, empty bucket and returns a store on it.
 func (s *Server) Bucket(t testing.TB) *s3store.Store {
 	t.Helper()
-	ctx := context.Background()
-	name := "t-" + strings.ToLower(randomHex(6))
-	st, err := s3store.New(ctx, name)
+	st, err := s.CreateBucket(context.Background(), "t-"+strings.ToLower(randomHex(6)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A loaded machine can answer ready before MinIO has initialised its
-	// drives ("Server not initialized yet"): retry for a while.
+	return st
+}
+
+// CreateBucket creates the bucket name and returns a store on it, through
+// the AWS variables (SetEnv). A loaded machine can answer ready before
+// MinIO has initialised its drives ("Server not initialized yet"), so it
+// retries for a while.
+func (s *Server) CreateBucket(ctx context.Context, name string) (*s3store.Store, error) {
+	st, err := s3store.New(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := st.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name})
 		if err == nil {
-			return st
+			return st, nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("create bucket %s: %v", name, err)
+			return nil, fmt.Errorf("create bucket %s: %w", name, err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fieldflow/fieldflow/processor/pipeline"
+)
+
+// Labels Argo Events' k8s trigger puts on the objects it creates
+// (sensors/triggers/standard-k8s), which has no exported name for them.
+const (
+	SensorLabel  = "events.argoproj.io/sensor"
+	TriggerLabel = "events.argoproj.io/trigger"
+)
+
+// Workflows lists every workflow of the engine's namespace.
+func (e *Engine) Workflows(ctx context.Context) ([]wfv1.Workflow, error) {
+	list, err := e.argo.ArgoprojV1alpha1().Workflows(e.manifests.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	return list.Items, nil
+}
+
+// WaitTriggered waits until every input among keys has a workflow started
+// for it, or limit has passed: then it says how many have none and
+// returns, for a reconcile to start those.
+func (e *Engine) WaitTriggered(ctx context.Context, keys []string, limit time.Duration) error {
+	want := map[string]bool{}
+	for _, key := range keys {
+		if _, err := e.proc.Pipeline().Parse(key); err == nil {
+			want[key] = true
+		}
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		wfs, err := e.Workflows(ctx)
+		if err != nil {
+			return err
+		}
+		for _, wf := range wfs {
+			delete(want, keyOf(&wf))
+		}
+		missing := len(want)
+		if missing == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			e.log.Warn("inputs without a workflow after their upload; the reconcile will start them", "inputs", missing, "waited", limit)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// keyOf is the input a workflow of an asset's template was started for.
+func keyOf(wf *wfv1.Workflow) string {
+	for _, p := range wf.Spec.Arguments.Parameters {
+		if p.Name == pipeline.KeyParam && p.Value != nil {
+			return p.Value.String()
+		}
+	}
+	return ""
+}
