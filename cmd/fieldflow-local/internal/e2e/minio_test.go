@@ -32,8 +32,9 @@ func TestMain(m *testing.M) {
 
 // TestMinioThroughArgo uploads the sample to a real MinIO bucket in a
 // random order (fields before their box, late files, an invalid file)
-// while the engine listens to the bucket's notifications, and wants every
-// file to end as the rules say. Then, on the same engine: duplicate
+// while the engine's event path (Argo Events' EventSource and Sensor on
+// the JetStream bus) listens, and wants every file to end as the rules
+// say, each started by one workflow of the Sensor. Then, on the same engine: duplicate
 // notifications for one upload produce one output, and a file uploaded
 // while the engine was down is processed by the reconcile when it comes
 // back.
@@ -51,11 +52,13 @@ func TestMinioThroughArgo(t *testing.T) {
 	}
 	state := filepath.Join(t.TempDir(), "state")
 	w := startWatch(t, local, state, env, "--store", store)
+	waitEventsReady(t, w, state)
 	uploadShuffled(t, bucket, sample)
 	w.settle(12*time.Minute, "every upload judged as in process", func() bool {
 		return maps.Equal(states(t, fieldflow, store, env...), want)
 	})
 	checkFieldNodes(t, w.workflows(t.Context()), want)
+	checkSensorMade(t, w.workflows(t.Context()), want)
 
 	box := firstBox(t, sample)
 	duplicates(t, w, bucket, fieldflow, store, env, box)
@@ -76,6 +79,23 @@ func TestMinioThroughArgo(t *testing.T) {
 	}
 	if !reconciled {
 		t.Errorf("no reconcile workflow Succeeded after the engine came back")
+	}
+}
+
+// checkSensorMade wants one workflow from Argo Events' minio Sensor for
+// every uploaded input, with the trigger of its asset's template: the
+// uploads went through the upstream event path, each delivered once.
+func checkSensorMade(t *testing.T, wfs []wfv1.Workflow, want map[string]string) {
+	t.Helper()
+	for key := range want {
+		made := bySensor(byKey(wfs, key))
+		if len(made) != 1 {
+			t.Errorf("%s: %d workflows from the minio Sensor, want 1", key, len(made))
+			continue
+		}
+		if tmpl := made[0].Spec.WorkflowTemplateRef.Name; made[0].Labels[engine.TriggerLabel] != tmpl {
+			t.Errorf("%s: workflow %s of template %s has trigger label %q", key, made[0].Name, tmpl, made[0].Labels[engine.TriggerLabel])
+		}
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
 // binaries returns fieldflow-local and the fieldflow beside it, or skips.
@@ -152,7 +154,7 @@ func (w *watcher) settle(limit time.Duration, what string, done func() bool) {
 // workflowKey is the key a fieldflow workflow was started for.
 func workflowKey(wf *wfv1.Workflow) string {
 	for _, p := range wf.Spec.Arguments.Parameters {
-		if p.Name == "key" && p.Value != nil {
+		if p.Name == pipeline.KeyParam && p.Value != nil {
 			return p.Value.String()
 		}
 	}
