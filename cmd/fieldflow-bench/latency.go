@@ -77,7 +77,8 @@ func byHand(ctx context.Context, name, fieldflow string, st store.Store, storeAr
 
 // throughEngine starts the engine on a store, waits until it follows
 // uploads (readyFile, when the path has one, then the start-up reconcile)
-// and times uploads to their outputs one after the other.
+// and times uploads to their outputs one after the other, each once the
+// engine is idle again.
 func throughEngine(ctx context.Context, name, localBin string, st store.Store, storeArg string, readyFile func(state string) string, reps int) (series, error) {
 	s := series{name: name}
 	e, err := startEngine(ctx, localBin, storeArg)
@@ -107,6 +108,7 @@ func throughEngine(ctx context.Context, name, localBin string, st store.Store, s
 		}
 		keys = append(keys, key)
 		s.time(ctx, st, seen, key, time.Now())
+		e.idle(ctx, 2*time.Minute)
 	}
 	s.countDuplicates(seen, keys)
 	return s, nil
