@@ -34,10 +34,12 @@ generate:
 	go run ./cmd/fieldflow generate --config generator/fieldflow.yaml --out .
 
 ## bench: fieldflow process (the pods' build) against cat, cat+sync and jq on the same files; upload-to-output
-## latency through the local Argo engine on MinIO against fieldflow process by hand
+## latency through the local Argo engine (Argo Events on MinIO, its watcher on a folder) against fieldflow
+## process by hand. The latency part alone, quickly: make bench BENCH_FLAGS='--cases latency --uploads 3'
+BENCH_FLAGS ?=
 bench: local $(MINIO)
 	@command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
-	go run ./cmd/fieldflow-bench --fieldflow $(BIN)/fieldflow-pod --local $(BIN)/fieldflow-local --minio $(MINIO)
+	go run ./cmd/fieldflow-bench --fieldflow $(BIN)/fieldflow-pod --local $(BIN)/fieldflow-local --minio $(MINIO) $(BENCH_FLAGS)
 
 build:
 	go build -o $(BIN)/fieldflow ./cmd/fieldflow

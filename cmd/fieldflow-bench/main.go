@@ -5,11 +5,13 @@
 // --minio it also measures the commands that read a whole store (ready,
 // ready --limit, status) and one check on a MinIO bucket holding a backlog
 // of 20,000 inputs, against listings with the SDK. With --local it also
-// times a small upload to its output through the local Argo engine on
-// MinIO, against `fieldflow process` by hand.
+// times a small upload to its output through the local Argo engine, by
+// Argo Events' path on MinIO and by the engine's own watcher on a folder,
+// against `fieldflow process` by hand in the same run.
 //
 //	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow
 //	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow --minio .cache/minio-*/minio --cases backlog
+//	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow-pod --local .cache/bin/fieldflow-local --minio .cache/minio-*/minio --cases latency --uploads 3
 package main
 
 import (
@@ -44,9 +46,9 @@ func main() {
 	fieldflow := flag.String("fieldflow", ".cache/bin/fieldflow", "fieldflow binary")
 	reps := flag.Int("reps", 3, "runs of each fast command; the best is kept")
 	sizes := flag.String("sizes", "16,256", "input sizes in MiB")
-	local := flag.String("local", "", "fieldflow-local binary: also measure upload-to-output latency through Argo on MinIO")
+	local := flag.String("local", "", "fieldflow-local binary: also measure upload-to-output latency through Argo (Argo Events on MinIO, the engine's watcher on a folder)")
 	minio := flag.String("minio", "", "MinIO server binary for the backlog and latency measures")
-	uploads := flag.Int("uploads", 5, "uploads timed for the latency measure")
+	uploads := flag.Int("uploads", 5, "uploads timed by each path of the latency measure")
 	cases := flag.String("cases", "process,backlog,latency", "which measures to run (backlog needs --minio, latency --local and --minio)")
 	shape := backlogShape{}
 	flag.IntVar(&shape.boxes, "backlog-boxes", 500, "backlog: bounding boxes")
