@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/fieldflow/fieldflow/processor/sample"
 	"github.com/fieldflow/fieldflow/processor/store"
@@ -31,28 +30,12 @@ func minioBucket(ctx context.Context, minio, name string) (*s3test.Server, *s3st
 		return nil, nil, err
 	}
 	srv.SetEnv()
-	st, err := bucket(ctx, name)
+	st, err := srv.CreateBucket(ctx, name)
 	if err != nil {
 		srv.Close()
 		return nil, nil, err
 	}
 	return srv, st, nil
-}
-
-// bucket creates a bucket, retrying while MinIO initialises its drives.
-func bucket(ctx context.Context, name string) (*s3store.Store, error) {
-	st, err := s3store.New(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := st.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name})
-		if err == nil || time.Now().After(deadline) {
-			return st, err
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 // upload puts a new small box file (one record) and returns its key. Put
