@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-
 	"github.com/fieldflow/fieldflow/processor/sample"
 	"github.com/fieldflow/fieldflow/processor/store"
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"

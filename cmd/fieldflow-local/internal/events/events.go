@@ -66,12 +66,16 @@ func Start(ctx context.Context, o Options) error {
 		c.bin = bin
 		go c.supervise(ctx, o.Log)
 		if c.kind == KindBus {
-			if err := waitTCP(ctx, c.busAddr, time.Minute); err != nil {
+			if err := waitBus(ctx, o.StateDir, c.busAddr, time.Minute); err != nil {
 				return fmt.Errorf("event bus: %w (see %s)", err, c.logPath())
 			}
 		}
 	}
-	return waitReady(ctx, o, ch[0].busAddr)
+	if err := waitReady(ctx, o, ch[0].busAddr); err != nil {
+		return err
+	}
+	go watchListeners(ctx, o, ch[1])
+	return nil
 }
 
 // binary is fieldflow-events beside this executable, which make local

@@ -48,12 +48,18 @@ func TestGatherer(t *testing.T) {
 // serveChild serves one counter at value on dir's metrics socket.
 func serveChild(t *testing.T, dir, name string, value float64) {
 	t.Helper()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "test"}, []string{"sensor_name"})
+	c.WithLabelValues("minio").Add(value)
+	serveCollector(t, dir, c)
+}
+
+// serveCollector serves c on dir's metrics socket, as a child does.
+func serveCollector(t *testing.T, dir string, c prometheus.Collector) {
+	t.Helper()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "test"}, []string{"sensor_name"})
-	c.WithLabelValues("minio").Add(value)
 	reg.MustRegister(c)
 	l, err := net.Listen("unix", filepath.Join(dir, MetricsSocket))
 	if err != nil {

@@ -66,22 +66,10 @@ func runningServices(g prometheus.Gatherer, source string) float64 {
 	return 0
 }
 
-// busConsumers counts the consumers of Argo Events' stream, as a client
-// with the engine's certificate sees them; 0 when the bus does not answer.
+// busConsumers counts the consumers of Argo Events' stream; 0 when the
+// bus does not answer.
 func busConsumers(stateDir, addr string) int {
-	ca, err := pki.LoadOrCreate(filepath.Join(stateDir, "pki"), "fieldflow-local")
-	if err != nil {
-		return 0
-	}
-	p, err := ca.Client("eventbus-client", "argo-events")
-	if err != nil {
-		return 0
-	}
-	cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
-	if err != nil {
-		return 0
-	}
-	nc, err := nats.Connect("nats://"+addr, nats.Secure(&tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{cert}}), nats.Timeout(2*time.Second))
+	nc, err := connectBus(stateDir, addr)
 	if err != nil {
 		return 0
 	}
@@ -95,4 +83,43 @@ func busConsumers(stateDir, addr string) int {
 		return 0
 	}
 	return info.State.Consumers
+}
+
+// connectBus connects to the bus as the EventSource and Sensor do, with
+// the engine's client certificate.
+func connectBus(stateDir, addr string) (*nats.Conn, error) {
+	ca, err := pki.LoadOrCreate(filepath.Join(stateDir, "pki"), "fieldflow-local")
+	if err != nil {
+		return nil, err
+	}
+	p, err := ca.Client("eventbus-client", "argo-events")
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return nats.Connect("nats://"+addr, nats.Secure(&tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{cert}}), nats.Timeout(2*time.Second))
+}
+
+// waitBus waits until the bus accepts a client, so that the EventSource
+// and the Sensor do not start against a server still starting.
+func waitBus(ctx context.Context, stateDir, addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		nc, err := connectBus(stateDir, addr)
+		if err == nil {
+			nc.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not answering after %s: %w", addr, limit, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

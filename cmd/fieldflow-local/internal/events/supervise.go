@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -21,6 +21,9 @@ type child struct {
 	mountNS    bool     // sees SecretsRoot(dir) as /argo-events
 	busAddr    string   // the bus's host:port, for the bus child
 	bin        string   // fieldflow-events
+
+	mu   sync.Mutex
+	proc *os.Process // the running process, nil between runs
 }
 
 func (c *child) logPath() string { return filepath.Join(c.dir, "log") }
@@ -73,25 +76,22 @@ func (c *child) run(ctx context.Context) error {
 		return fmt.Errorf("start %s: %w", c.name, err)
 	}
 	os.WriteFile(filepath.Join(c.dir, "pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+	c.setProc(cmd.Process)
+	defer c.setProc(nil)
 	return cmd.Wait()
 }
 
-// waitTCP waits until addr accepts connections.
-func waitTCP(ctx context.Context, addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not listening after %s: %w", addr, limit, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+func (c *child) setProc(p *os.Process) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.proc = p
+}
+
+// kill ends the running process, for supervise to start it again.
+func (c *child) kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proc != nil {
+		c.proc.Kill()
 	}
 }
