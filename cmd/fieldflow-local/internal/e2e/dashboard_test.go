@@ -24,25 +24,32 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/fieldflow/fieldflow/generator"
+	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
 )
 
 // TestDashboardOnRealData proves the shipped dashboard and alert rules on
-// real data: Debian's Prometheus scrapes the engine's controller (with the
-// generated rules loaded) while the sample runs through Argo in watch
-// mode, then every dashboard query about fieldflow's own metrics goes
-// through Prometheus' HTTP API and must return series carrying the labels
-// its legend shows, with the values the rules gave the files. The
-// controller's, cAdvisor's and kube-state-metrics' panels are checked by
-// name against Argo v3.7's metrics in the generator's tests; here they
-// run too and are only logged, since no kubelet or kube-state-metrics runs
-// locally.
+// real data: Debian's Prometheus scrapes the engine (Argo's controller and
+// Argo Events' EventSource and Sensor, with the generated rules loaded)
+// while the sample, uploaded to a real MinIO bucket, runs through Argo
+// Events and Argo, then every dashboard query about fieldflow's own
+// metrics and Argo Events' goes through Prometheus' HTTP API and must
+// return series carrying the labels its legend shows, with the values the
+// rules and the uploads gave. The controller's, cAdvisor's and
+// kube-state-metrics' panels are checked by name against Argo v3.7's
+// metrics in the generator's tests; here they run too and are only
+// logged, since no kubelet or kube-state-metrics runs locally.
 func TestDashboardOnRealData(t *testing.T) {
 	local, fieldflow := binaries(t)
 	promBin := prometheusBinary(t)
+	srv := s3test.Require(t)
+	bucket := srv.Bucket(t)
+	store, env := "s3://"+bucket.Bucket(), srv.Env()
+	path := minioEventPath(t)
 	metricsAddr := freeAddr(t)
-	store := t.TempDir()
-	w := startWatch(t, local, filepath.Join(t.TempDir(), "state"), nil, "--store", store, "--metrics-addr", metricsAddr)
+	state := filepath.Join(t.TempDir(), "state")
+	w := startWatch(t, local, state, env, "--store", store, "--metrics-addr", metricsAddr)
 	prom := startPrometheus(t, promBin, metricsAddr)
+	waitEventsReady(t, w, state)
 
 	// The reconcile the engine runs at start sets every run counter to
 	// zero; once Prometheus has the zeros, the sample's runs are increases.
@@ -52,13 +59,14 @@ func TestDashboardOnRealData(t *testing.T) {
 	want := map[string]string{}
 	for _, v := range judge(t, fieldflow, sample) {
 		want[v.Key] = v.State
-		copyFile(t, sample, store, v.Key)
 	}
+	uploads := uploadSample(t, prom, bucket, sample, path, want)
 	w.settle(12*time.Minute, "sample judged as in process", func() bool {
-		return maps.Equal(states(t, fieldflow, store), want)
+		return maps.Equal(states(t, fieldflow, store, env...), want)
 	})
 	reconcile(t, w)
 	prom.waitFor(time.Minute, fmt.Sprintf(`argo_workflows_fieldflow_files{state="waiting"} == %d`, count(want, "waiting")))
+	checkEventCounts(t, prom, w, path, uploads)
 
 	window := fmt.Sprintf("%ds", int(time.Since(prom.start).Seconds())+10)
 	vars := strings.NewReplacer("$namespace", w.ns, "$__rate_interval", window, "$__range", window)
@@ -66,14 +74,34 @@ func TestDashboardOnRealData(t *testing.T) {
 	checkAlerts(t, prom, w.ns)
 }
 
-// panelWants are label values a panel must show after the sample: every
-// result and state the sample's faults produce.
+// panelWants are label values a panel must show after the sample, over
+// all its queries: every result and state the sample's faults produce,
+// and every event and trigger of the minio EventSource and Sensor.
 var panelWants = map[string]map[string][]string{
 	"Runs in the time range":   {"asset": {"box", "field"}, "result": {"processed", "waiting", "out-of-range", "quarantined"}},
 	"Runs by asset and result": {"result": {"processed", "waiting", "out-of-range", "quarantined"}},
 	"Failed and quarantined":   {"result": {"quarantined"}},
 	"Inputs by state":          {"state": {"done", "waiting", "quarantined", "out-of-range"}},
 	"variable namespace":       {"namespace": {"fieldflow"}},
+	"Events sent and workflows triggered": {
+		"eventsource_name": {"minio"}, "event_name": {"box", "field"},
+		"sensor_name": {"minio"}, "trigger_name": {"fieldflow-box", "fieldflow-field"},
+	},
+}
+
+// panelZero are the panels whose every series must be 0 after the sample:
+// it makes no event or trigger fail, and the panel must show a healthy
+// zero ("or vector(0)"), not no data.
+var panelZero = map[string]bool{"Event and trigger failures": true}
+
+// realDataPrefixes are the metrics whose dashboard queries the sample
+// fills: fieldflow's own, from the controller, and Argo Events', from the
+// event path's EventSource and Sensor.
+var realDataPrefixes = []string{generator.ArgoPrefix + "fieldflow_", generator.ArgoEventsPrefix}
+
+// onRealData says whether expr reads a metric the sample fills.
+func onRealData(expr string) bool {
+	return slices.ContainsFunc(realDataPrefixes, func(p string) bool { return strings.Contains(expr, p) })
 }
 
 // checkDashboard runs every query of the checked-in dashboard.
@@ -86,22 +114,32 @@ func checkDashboard(t *testing.T, prom *prometheus, vars *strings.Replacer, want
 	if err != nil {
 		t.Fatal(err)
 	}
+	seen := map[string]map[string][]string{} // panel → label → values
 	for _, q := range qs {
 		expr := vars.Replace(labelValues(q.Expr))
 		series := prom.query(expr)
-		if !strings.Contains(q.Expr, generator.ArgoPrefix+"fieldflow_") {
+		if !onRealData(q.Expr) {
 			t.Logf("%s: %d series from the local controller (checked by name in generator tests): %s", q.Panel, len(series), expr)
 			continue
 		}
 		checkSeries(t, q, expr, series)
+		if seen[q.Panel] == nil {
+			seen[q.Panel] = map[string][]string{}
+		}
+		for _, s := range series {
+			for l, v := range s.labels {
+				seen[q.Panel][l] = append(seen[q.Panel][l], v)
+			}
+		}
 		if q.Panel == "Inputs by state" {
 			checkStateCounts(t, series, want)
 		}
 	}
+	checkPanelWants(t, seen)
 }
 
-// checkSeries wants series, each with the labels the legend shows, at
-// least one with a positive value, and the label values panelWants names.
+// checkSeries wants series, each with the labels the legend shows, and at
+// least one with a positive value, or, on a panelZero panel, all 0.
 func checkSeries(t *testing.T, q generator.DashboardQuery, expr string, series []sample) {
 	t.Helper()
 	if len(series) == 0 {
@@ -109,29 +147,41 @@ func checkSeries(t *testing.T, q generator.DashboardQuery, expr string, series [
 		return
 	}
 	positive := false
-	seen := map[string][]string{}
 	for _, s := range series {
 		for _, l := range legendLabels(q.Legend) {
 			if s.labels[l] == "" {
 				t.Errorf("%s: series %v has no label %q for its legend %q", q.Panel, s.labels, l, q.Legend)
 			}
 		}
-		for l, v := range s.labels {
-			seen[l] = append(seen[l], v)
+		if panelZero[q.Panel] && s.value != 0 {
+			t.Errorf("%s: %v for %s, want 0: the sample makes no event or trigger fail", q.Panel, s, expr)
 		}
 		positive = positive || s.value > 0 && !math.IsInf(s.value, 0)
 	}
-	if !positive {
+	if !panelZero[q.Panel] && !positive {
 		t.Errorf("%s: no positive value among %v for %s", q.Panel, series, expr)
 	}
-	for l, values := range panelWants[q.Panel] {
-		for _, v := range values {
-			if !slices.Contains(seen[l], v) {
-				t.Errorf("%s: no series with %s=%q (have %v)", q.Panel, l, v, seen[l])
+	t.Logf("%s %q: %d series %v", q.Panel, q.Legend, len(series), series)
+}
+
+// checkPanelWants wants every panelWants panel among the checked ones,
+// showing the label values it names in one query or another: a panel
+// renamed or moved off real data would otherwise go unchecked.
+func checkPanelWants(t *testing.T, seen map[string]map[string][]string) {
+	t.Helper()
+	for panel, labels := range panelWants {
+		if seen[panel] == nil {
+			t.Errorf("%s: no query of this panel checked on real data", panel)
+			continue
+		}
+		for l, values := range labels {
+			for _, v := range values {
+				if !slices.Contains(seen[panel][l], v) {
+					t.Errorf("%s: no series with %s=%q (have %v)", panel, l, v, seen[panel][l])
+				}
 			}
 		}
 	}
-	t.Logf("%s: %d series, e.g. %v", q.Panel, len(series), series[0])
 }
 
 // checkStateCounts wants the files gauge to count what `fieldflow
