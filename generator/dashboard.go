@@ -100,10 +100,10 @@ func filePanels() []panelSpec {
 func speedPanels() []panelSpec {
 	quantiles := func(bucket, by string) []querySpec {
 		var qs []querySpec
-		for _, q := range []string{"0.5", "0.95"} {
+		for _, q := range []struct{ quantile, name string }{{"0.5", "p50"}, {"0.95", "p95"}} {
 			qs = append(qs, querySpec{
-				expr:   fmt.Sprintf(`histogram_quantile(%s, sum by (le, %s) (rate(%s{%s}[$__rate_interval])))`, q, by, bucket, nsMatcher),
-				legend: fmt.Sprintf("p%s {{%s}}", q[2:], by),
+				expr:   fmt.Sprintf(`histogram_quantile(%s, sum by (le, %s) (rate(%s{%s}[$__rate_interval])))`, q.quantile, by, bucket, nsMatcher),
+				legend: fmt.Sprintf("%s {{%s}}", q.name, by),
 			})
 		}
 		return qs
