@@ -40,21 +40,6 @@ func TestEventPathFaults(t *testing.T) {
 	t.Run("minio restarted", func(t *testing.T) { minioRestarted(t, w, srv, bucket, fieldflow, store, env, firstBox(t, sample)) })
 }
 
-// waitEventsReady waits for the engine's event path to listen and consume.
-func waitEventsReady(t *testing.T, w *watcher, state string) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		if _, err := os.Stat(events.ReadyFile(state)); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("event path not ready after 3 minutes\n%s", w.tail())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // oddKeys uploads copies of a field file under keys with a space, a plus,
 // quotes, percent signs, URL characters and UTF-8, then their box (which
 // releases them through its release step, Argo's withParam), then files
@@ -63,7 +48,7 @@ func waitEventsReady(t *testing.T, w *watcher, state string) {
 // and again through the release, and end done; the refused key fails its
 // one workflow with the reason; the others reach nothing.
 func oddKeys(t *testing.T, w *watcher, bucket *s3store.Store, fieldflow, store string, env []string, sample string) {
-	boxKey, fieldKey := sampleKeys(t, sample)
+	boxKey, fieldKey := boxAndField(t, sample)
 	field := readFile(t, sample, fieldKey)
 	stem := strings.TrimSuffix(fieldKey, ".jsonl")
 	var odd []string
@@ -298,10 +283,10 @@ func readPID(t *testing.T, path string) int {
 	return pid
 }
 
-// sampleKeys returns the sample's box and its first field file of the
+// boxAndField returns the sample's box and its first field file of the
 // second date: the first date is before the pipeline's start date (out of
 // range), and the second has no earlier dates to wait for.
-func sampleKeys(t *testing.T, sample string) (box, field string) {
+func boxAndField(t *testing.T, sample string) (box, field string) {
 	t.Helper()
 	b := firstBox(t, sample)
 	box, _ = filepath.Rel(sample, b)
