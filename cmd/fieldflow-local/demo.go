@@ -59,6 +59,9 @@ func demoMinio(ctx context.Context, o demoOptions) error {
 	if err := os.RemoveAll(o.dir); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return err
+	}
 	srv, err := s3test.Start(o.minio, o.dir)
 	if err != nil {
 		return err

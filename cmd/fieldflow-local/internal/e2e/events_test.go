@@ -118,23 +118,27 @@ func checkRefused(t *testing.T, wf *wfv1.Workflow) {
 	}
 }
 
-// busKilled uploads new boxes while the bus process is killed after the
-// fourth and comes back under the engine's supervision. Uploads the dead
-// bus could not take are the reconcile's; every box must end done, each
-// output written once, and the path must deliver again after it.
+// busKilled uploads 30 new boxes, 300 ms apart, while the bus process is
+// killed after the 4th and again each time the engine has started it
+// again, three times: an outage of several seconds, the restarts backing
+// off. Uploads the dead bus could not take are the reconcile's; every box
+// must end done, each output written once, and the path must deliver
+// again afterwards by itself.
 func busKilled(t *testing.T, w *watcher, bucket *s3store.Store, fieldflow, store string, env []string, state, box string) {
+	pidFile := events.PIDFile(state, "eventbus")
 	var keys []string
-	killed := 0
-	for i := range 12 {
-		if i == 4 {
-			killed = killPID(t, events.PIDFile(state, "eventbus"))
+	killed, last := 0, 0
+	for i := range 30 {
+		if pid := readPID(t, pidFile); i >= 4 && killed < 3 && pid != last && syscall.Kill(pid, 0) == nil {
+			last = killPID(t, pidFile)
+			killed++
 		}
 		keys = append(keys, newBox(t, bucket, box))
 		time.Sleep(300 * time.Millisecond)
 	}
-	waitRestarted(t, w, events.PIDFile(state, "eventbus"), killed)
+	waitRestarted(t, w, pidFile, last)
 	delivered := settleAfterFault(t, w, bucket, fieldflow, store, env, box, keys)
-	t.Logf("bus killed during 12 uploads: the bus delivered %d, the reconcile caught %d", delivered, len(keys)-delivered)
+	t.Logf("bus killed %d times during 30 uploads: the bus delivered %d, the reconcile caught %d", killed, delivered, len(keys)-delivered)
 }
 
 // minioRestarted stops MinIO in the middle of uploads and starts it again:
