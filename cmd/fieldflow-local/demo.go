@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,7 +162,11 @@ func sensorMade(ctx context.Context, e *engine.Engine) string {
 			byTrigger[t]++
 		}
 	}
-	return fmt.Sprintf("created by the minio Sensor: %v; the rest by the release and reconcile steps", byTrigger)
+	var parts []string
+	for _, t := range slices.Sorted(maps.Keys(byTrigger)) {
+		parts = append(parts, fmt.Sprintf("%d %s", byTrigger[t], t))
+	}
+	return fmt.Sprintf("created by Argo Events' minio Sensor: %s; the rest by the release and reconcile steps", strings.Join(parts, ", "))
 }
 
 // runBeside runs a binary that make local builds beside this one.
