@@ -55,16 +55,26 @@ func Main(args []string) error {
 	return fmt.Errorf("fieldflow-events: unknown kind %q", kind)
 }
 
-func runEventSource(ctx context.Context, dir string) error {
+// setup is what the EventSource and the Sensor start with: their secrets
+// on /argo-events, their object and the bus config from the environment.
+func setup(dir, objectEnv string, obj any) (*ev.BusConfig, error) {
 	if err := events.BindSecrets(events.SecretsRoot(dir)); err != nil {
-		return err
+		return nil, err
 	}
-	src := &ev.EventSource{}
-	if err := decodeEnv(ev.EnvVarEventSourceObject, src); err != nil {
-		return err
+	if err := decodeEnv(objectEnv, obj); err != nil {
+		return nil, err
 	}
 	bus := &ev.BusConfig{}
 	if err := decodeEnv(ev.EnvVarEventBusConfig, bus); err != nil {
+		return nil, err
+	}
+	return bus, nil
+}
+
+func runEventSource(ctx context.Context, dir string) error {
+	src := &ev.EventSource{}
+	bus, err := setup(dir, ev.EnvVarEventSourceObject, src)
+	if err != nil {
 		return err
 	}
 	log := logging.NewArgoEventsLogger().Named("eventsource").With(logging.LabelEventSourceName, src.Name)
@@ -77,15 +87,9 @@ func runEventSource(ctx context.Context, dir string) error {
 }
 
 func runSensor(ctx context.Context, dir string) error {
-	if err := events.BindSecrets(events.SecretsRoot(dir)); err != nil {
-		return err
-	}
 	s := &ev.Sensor{}
-	if err := decodeEnv(ev.EnvVarSensorObject, s); err != nil {
-		return err
-	}
-	bus := &ev.BusConfig{}
-	if err := decodeEnv(ev.EnvVarEventBusConfig, bus); err != nil {
+	bus, err := setup(dir, ev.EnvVarSensorObject, s)
+	if err != nil {
 		return err
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv(ev.EnvVarKubeConfig))
