@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -471,5 +472,51 @@ func TestMetricsReadDeclaredOutputs(t *testing.T) {
 	}
 	if reads < gauges {
 		t.Errorf("found %d reads of outputs in metrics, fewer than the %d gauges: the pattern misses them", reads, gauges)
+	}
+}
+
+// TestListenerStoppedFires runs the ArgoEventsListenerStopped rule with
+// promtool on a pod whose EventSource drops from two listened events to
+// one, and on one that stays at two: only the first fires, two minutes on.
+func TestListenerStoppedFires(t *testing.T) {
+	bin := promtool(t)
+	rules, err := filepath.Abs(filepath.Join(repoRoot, RulesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const metric = `argo_events_event_service_running_total{namespace="fieldflow",eventsource_name="minio",pod="%s"}`
+	// The annotations as promtool expands them for the stopped pod.
+	want := map[string]string{}
+	for k, v := range listenerStopped().Annotations {
+		want[k] = strings.NewReplacer("{{ $labels.pod }}", "stopped", "{{ $labels.eventsource_name }}", "minio", "{{ $labels.namespace }}", "fieldflow").Replace(v)
+	}
+	annotations, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := fmt.Sprintf(`rule_files: [%q]
+evaluation_interval: 1m
+tests:
+- interval: 1m
+  input_series:
+  - series: '%s'
+    values: '2 2 2 1 1 1 1 1'
+  - series: '%s'
+    values: '2 2 2 2 2 2 2 2'
+  alert_rule_test:
+  - eval_time: 4m
+    alertname: ArgoEventsListenerStopped
+  - eval_time: 6m
+    alertname: ArgoEventsListenerStopped
+    exp_alerts:
+    - exp_labels: {severity: critical, namespace: fieldflow, eventsource_name: minio, pod: stopped}
+      exp_annotations: %s
+`, rules, fmt.Sprintf(metric, "stopped"), fmt.Sprintf(metric, "healthy"), annotations)
+	path := filepath.Join(t.TempDir(), "listener_test.yml")
+	if err := os.WriteFile(path, []byte(test), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "test", "rules", path).CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s", err, out)
 	}
 }

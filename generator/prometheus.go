@@ -194,12 +194,27 @@ func alertRules() RuleFile {
 				"fieldflow inputs in {{ $labels.namespace }} have waited {{ $value | humanizeDuration }}",
 				fmt.Sprintf("An input has waited more than %.0f hours for what it depends on", waitingTooLong.Hours())+", probably an upload that never came. `fieldflow status` says what each waiting file waits for."),
 		}},
+		{Name: "argo-events", Rules: []AlertRule{listenerStopped()}},
 		{Name: "argo-workflows", Rules: []AlertRule{
 			alert("ArgoWorkflowsControllerDown", fmt.Sprintf(`%s == 0 or absent(%s)`, up, up), 5*time.Minute, "critical",
 				"Argo Workflows' controller cannot be scraped",
 				"Prometheus has not scraped "+svc(controllerService, ArgoNamespace, controllerPort)+" for 5 minutes: the controller is down or unreachable, and no fieldflow alert can fire until it is back."),
 		}},
 	}}
+}
+
+// listenerStopped fires when an EventSource pod listens to fewer of its
+// events than it did: Argo Events v1.9.7 lets one event's listener end
+// while the pod runs on (a panic it recovers during a bus outage, or
+// minio-go giving up on a reconnect that finds MinIO down), and only its
+// own gauge shows it. The local engine restarts such a process itself.
+func listenerStopped() AlertRule {
+	g := "max by (namespace, eventsource_name, pod) (%s)"
+	running := ArgoEventsPrefix + "event_service_running_total"
+	return alert("ArgoEventsListenerStopped",
+		fmt.Sprintf(g+" < "+g, running, "max_over_time("+running+"[1h])"), 2*time.Minute, "critical",
+		"EventSource {{ $labels.eventsource_name }} stopped listening to an event in {{ $labels.namespace }}",
+		"Pod {{ $labels.pod }} listens to fewer events than it did within the hour, and uploads of the missing event start no workflow until the reconcile (every 5 minutes) finds them. Its log says `recovered event source ... from panic` or `event source is stopped`. Delete the pod so that it is started again.")
 }
 
 func alert(name, expr string, wait time.Duration, severity, summary, description string) AlertRule {
