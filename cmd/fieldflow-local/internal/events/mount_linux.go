@@ -16,14 +16,15 @@ const argoEventsRoot = "/argo-events"
 // privateMounts gives the child its own mount namespace, where it binds
 // its secrets folder on /argo-events: two engines on one machine, or the
 // EventSource and the Sensor, each see only their own, and nothing is
-// written outside the state folder. Without root, a user namespace that
-// maps the user to itself grants the right to mount.
+// written outside the state folder. Without root, a user namespace in
+// which the user is root (as `unshare -r` makes) grants the right to
+// mount: a process keeps its capabilities across exec only as uid 0.
 func privateMounts(attr *syscall.SysProcAttr) {
 	attr.Unshareflags = syscall.CLONE_NEWNS // Go makes / private in it
 	if uid, gid := os.Getuid(), os.Getgid(); uid != 0 {
 		attr.Cloneflags = syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}}
 	}
 }
 
