@@ -51,35 +51,39 @@ type streamSettings struct {
 var defaultStream = streamSettings{MaxMsgs: 50000, MaxAge: "168h", MaxBytes: -1, Replicas: 1, Duplicates: "300s"}
 
 // prepare writes what the children read (certificates, secrets) and
-// returns them, the bus first.
-func prepare(o Options) ([]*child, error) {
+// returns them, the bus first, with how the engine itself reaches the bus.
+func prepare(o Options) ([]*child, *busClient, error) {
 	dir := Dir(o.StateDir)
 	ca, err := pki.LoadOrCreate(filepath.Join(o.StateDir, "pki"), "fieldflow-local")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	loop := []net.IP{net.IPv4(127, 0, 0, 1)}
 	serving, err := ca.Server("eventbus", loop)
 	if err != nil {
-		return nil, fmt.Errorf("event bus certificate: %w", err)
+		return nil, nil, fmt.Errorf("event bus certificate: %w", err)
 	}
 	client, err := ca.Client("eventbus-client", "argo-events")
 	if err != nil {
-		return nil, fmt.Errorf("event bus client certificate: %w", err)
+		return nil, nil, fmt.Errorf("event bus client certificate: %w", err)
 	}
 	bus := &child{kind: KindBus, name: "eventbus", dir: filepath.Join(dir, "eventbus")}
 	port, err := busPort(bus.dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	bus.busAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	bc, err := newBusClient(addr, ca, client)
+	if err != nil {
+		return nil, nil, err
+	}
 	bus.env = []string{
-		EnvBusAddr + "=" + bus.busAddr,
+		EnvBusAddr + "=" + addr,
 		EnvBusCert + "=" + serving.CertFile, EnvBusKey + "=" + serving.KeyFile, EnvBusCA + "=" + ca.CertFile,
 	}
-	busConfig, err := encode(busConfigFor(bus.busAddr))
+	busConfig, err := encode(busConfigFor(addr))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tlsFiles := map[string]string{"ca.crt": ca.CertFile, "tls.crt": client.CertFile, "tls.key": client.KeyFile}
 	common := []string{
@@ -91,26 +95,26 @@ func prepare(o Options) ([]*child, error) {
 	es := &child{kind: KindEventSource, name: "eventsource-" + src.Name, dir: filepath.Join(dir, "eventsource-"+src.Name), mountNS: true}
 	esObj, err := encode(src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	es.env = append([]string{ev.EnvVarEventSourceObject + "=" + esObj, ev.EnvVarPodName + "=" + src.Name + "-eventsource-local"}, common...)
 	if err := writeSecrets(es.dir, copies(tlsFiles), minioSecrets(src, o.MinIO)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	sn := &child{kind: KindSensor, name: "sensor-" + o.Sensor.Name, dir: filepath.Join(dir, "sensor-"+o.Sensor.Name), mountNS: true}
 	snObj, err := encode(o.Sensor)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sn.env = append([]string{
 		ev.EnvVarSensorObject + "=" + snObj, ev.EnvVarPodName + "=" + o.Sensor.Name + "-sensor-local",
 		ev.EnvVarKubeConfig + "=" + o.Kubeconfig,
 	}, common...)
 	if err := writeSecrets(sn.dir, copies(tlsFiles), nil); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return []*child{bus, es, sn}, nil
+	return []*child{bus, es, sn}, bc, nil
 }
 
 // busConfigFor is what Argo Events' controller gives the pods for a

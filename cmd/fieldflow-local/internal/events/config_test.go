@@ -93,26 +93,26 @@ func TestPrepare(t *testing.T) {
 	src, s := generated(t)
 	state := t.TempDir()
 	o := Options{StateDir: state, Kubeconfig: filepath.Join(state, "kubeconfig"), EventSource: src, Sensor: s, MinIO: userMinIO}
-	first, err := prepare(o)
+	first, bus, err := prepare(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := prepare(o)
+	again, busAgain, err := prepare(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first) != 3 || first[0].kind != KindBus || first[0].busAddr != again[0].busAddr {
-		t.Fatalf("children %v; bus at %s then %s", kinds(first), first[0].busAddr, again[0].busAddr)
+	if len(first) != 3 || len(again) != 3 || first[0].kind != KindBus || bus.addr != busAgain.addr {
+		t.Fatalf("children %v; bus at %s then %s", kinds(first), bus.addr, busAgain.addr)
 	}
 	var es ev.EventSource
 	decodeChildEnv(t, first[1].env, ev.EnvVarEventSourceObject, &es)
 	if es.Spec.Minio["box"].Bucket.Name != userMinIO.Bucket {
 		t.Errorf("eventsource child gets bucket %s", es.Spec.Minio["box"].Bucket.Name)
 	}
-	var bus ev.BusConfig
-	decodeChildEnv(t, first[2].env, ev.EnvVarEventBusConfig, &bus)
-	if bus.JetStream == nil || !strings.HasSuffix(bus.JetStream.URL, first[0].busAddr) {
-		t.Errorf("sensor child's bus %+v, bus at %s", bus.JetStream, first[0].busAddr)
+	var busConfig ev.BusConfig
+	decodeChildEnv(t, first[2].env, ev.EnvVarEventBusConfig, &busConfig)
+	if busConfig.JetStream == nil || !strings.HasSuffix(busConfig.JetStream.URL, bus.addr) {
+		t.Errorf("sensor child's bus %+v, bus at %s", busConfig.JetStream, bus.addr)
 	}
 	a := es.Spec.Minio["box"]
 	for path, want := range map[string]string{

@@ -58,7 +58,7 @@ func Start(ctx context.Context, o Options) error {
 	if err := ensureMountPoint(); err != nil {
 		return err
 	}
-	ch, err := prepare(o)
+	ch, bus, err := prepare(o)
 	if err != nil {
 		return err
 	}
@@ -66,12 +66,12 @@ func Start(ctx context.Context, o Options) error {
 		c.bin = bin
 		go c.supervise(ctx, o.Log)
 		if c.kind == KindBus {
-			if err := waitBus(ctx, o.StateDir, c.busAddr, time.Minute); err != nil {
+			if err := bus.wait(ctx, time.Minute); err != nil {
 				return fmt.Errorf("event bus: %w (see %s)", err, c.logPath())
 			}
 		}
 	}
-	if err := waitReady(ctx, o, ch[0].busAddr); err != nil {
+	if err := waitReady(ctx, o, bus); err != nil {
 		return err
 	}
 	go watchListeners(ctx, o, ch[1])

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,29 +24,21 @@ func ReadyFile(stateDir string) string { return filepath.Join(Dir(stateDir), "re
 // declares and the Sensor has a durable consumer on the bus for every
 // trigger: the Sensor's consumers start at new events, so an event
 // published before they exist would reach nobody.
-func waitReady(ctx context.Context, o Options, busAddr string) error {
+func waitReady(ctx context.Context, o Options, bus *busClient) error {
 	wantServices := float64(len(o.EventSource.Spec.Minio))
 	wantConsumers := len(o.Sensor.Spec.Triggers)
 	g := Gatherer(o.StateDir)
-	deadline := time.Now().Add(3 * time.Minute)
 	var services float64
 	var consumers int
-	for {
-		services = runningServices(g, o.EventSource.Name)
-		consumers = busConsumers(o.StateDir, busAddr)
-		if services >= wantServices && consumers >= wantConsumers {
-			return os.WriteFile(ReadyFile(o.StateDir), nil, 0o600)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("event path not ready after 3m: %v of %v events listened to, %d of %d sensor consumers (logs in %s)",
-				services, wantServices, consumers, wantConsumers, Dir(o.StateDir))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+	ready := func() bool {
+		services, consumers = runningServices(g, o.EventSource.Name), bus.consumers()
+		return services >= wantServices && consumers >= wantConsumers
 	}
+	if err := poll(ctx, 500*time.Millisecond, 3*time.Minute, ready); err != nil {
+		return fmt.Errorf("event path %w: %v of %v events listened to, %d of %d sensor consumers (logs in %s)",
+			err, services, wantServices, consumers, wantConsumers, Dir(o.StateDir))
+	}
+	return os.WriteFile(ReadyFile(o.StateDir), nil, 0o600)
 }
 
 // runningServices is the EventSource's argo_events_event_service_running_total.
@@ -66,10 +59,29 @@ func runningServices(g prometheus.Gatherer, source string) float64 {
 	return 0
 }
 
-// busConsumers counts the consumers of Argo Events' stream; 0 when the
-// bus does not answer.
-func busConsumers(stateDir, addr string) int {
-	nc, err := connectBus(stateDir, addr)
+// busClient is how the engine reaches the bus: as the EventSource and
+// Sensor do, with the engine's client certificate, loaded once.
+type busClient struct {
+	addr string
+	tls  *tls.Config
+}
+
+func newBusClient(addr string, ca *pki.CA, p pki.Pair) (*busClient, error) {
+	cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("event bus client certificate: %w", err)
+	}
+	return &busClient{addr: addr, tls: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{cert}}}, nil
+}
+
+func (b *busClient) connect() (*nats.Conn, error) {
+	return nats.Connect("nats://"+b.addr, nats.Secure(b.tls), nats.Timeout(2*time.Second))
+}
+
+// consumers counts the consumers of Argo Events' stream; 0 when the bus
+// does not answer.
+func (b *busClient) consumers() int {
+	nc, err := b.connect()
 	if err != nil {
 		return 0
 	}
@@ -85,41 +97,38 @@ func busConsumers(stateDir, addr string) int {
 	return info.State.Consumers
 }
 
-// connectBus connects to the bus as the EventSource and Sensor do, with
-// the engine's client certificate.
-func connectBus(stateDir, addr string) (*nats.Conn, error) {
-	ca, err := pki.LoadOrCreate(filepath.Join(stateDir, "pki"), "fieldflow-local")
-	if err != nil {
-		return nil, err
+// wait waits until the bus accepts a client, so that the EventSource and
+// the Sensor do not start against a server still starting.
+func (b *busClient) wait(ctx context.Context, limit time.Duration) error {
+	var err error
+	answers := func() bool {
+		var nc *nats.Conn
+		if nc, err = b.connect(); err == nil {
+			nc.Close()
+		}
+		return err == nil
 	}
-	p, err := ca.Client("eventbus-client", "argo-events")
-	if err != nil {
-		return nil, err
+	if perr := poll(ctx, 200*time.Millisecond, limit, answers); perr != nil {
+		return fmt.Errorf("%s: %w: %v", b.addr, perr, err)
 	}
-	cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
-	if err != nil {
-		return nil, err
-	}
-	return nats.Connect("nats://"+addr, nats.Secure(&tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{cert}}), nats.Timeout(2*time.Second))
+	return nil
 }
 
-// waitBus waits until the bus accepts a client, so that the EventSource
-// and the Sensor do not start against a server still starting.
-func waitBus(ctx context.Context, stateDir, addr string, limit time.Duration) error {
+// errNotYet is poll's error when its limit passes.
+var errNotYet = errors.New("not yet")
+
+// poll calls done every period until it holds, ctx ends or limit passes.
+func poll(ctx context.Context, period, limit time.Duration, done func() bool) error {
 	deadline := time.Now().Add(limit)
-	for {
-		nc, err := connectBus(stateDir, addr)
-		if err == nil {
-			nc.Close()
-			return nil
-		}
+	for !done() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not answering after %s: %w", addr, limit, err)
+			return fmt.Errorf("%w after %s", errNotYet, limit)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(period):
 		}
 	}
+	return nil
 }

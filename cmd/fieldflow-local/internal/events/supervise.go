@@ -19,7 +19,6 @@ type child struct {
 	dir        string   // its folder: log, pid, metrics socket, secrets
 	env        []string // on top of the engine's
 	mountNS    bool     // sees SecretsRoot(dir) as /argo-events
-	busAddr    string   // the bus's host:port, for the bus child
 	bin        string   // fieldflow-events
 
 	mu   sync.Mutex
