@@ -25,6 +25,8 @@ import (
 	"github.com/argoproj/argo-events/pkg/shared/logging"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -99,8 +101,8 @@ func runSensor(ctx context.Context, dir string) error {
 	// The Sensor acts as its service account, as its pod would: the
 	// generated Role is what lets it create Workflows.
 	if sa := s.Spec.Template; sa != nil && sa.ServiceAccountName != "" {
-		cfg.Impersonate.UserName = "system:serviceaccount:" + s.Namespace + ":" + sa.ServiceAccountName
-		cfg.Impersonate.Groups = []string{"system:serviceaccounts", "system:serviceaccounts:" + s.Namespace, "system:authenticated"}
+		cfg.Impersonate.UserName = serviceaccount.MakeUsername(s.Namespace, sa.ServiceAccountName)
+		cfg.Impersonate.Groups = append(serviceaccount.MakeGroupNames(s.Namespace), user.AllAuthenticated)
 	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
