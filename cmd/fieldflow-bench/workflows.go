@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
 // created tells when the Workflow for an uploaded key was created, which
@@ -71,7 +73,7 @@ func (c *created) record(t watch.EventType, wf *wfv1.Workflow) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rv = wf.ResourceVersion
-	p := wf.Spec.Arguments.GetParameterByName("key")
+	p := wf.Spec.Arguments.GetParameterByName(pipeline.KeyParam)
 	if t != watch.Added || p == nil || p.Value == nil {
 		return
 	}

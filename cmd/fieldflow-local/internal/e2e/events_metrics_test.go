@@ -24,12 +24,6 @@ import (
 // when the store is MinIO.
 const minioEvents = "minio"
 
-// Labels Argo Events puts on the Workflows a k8s trigger creates.
-const (
-	sensorLabel  = "events.argoproj.io/sensor"
-	triggerLabel = "events.argoproj.io/trigger"
-)
-
 // eventPath is what the generated minio EventSource and Sensor declare:
 // the names Argo Events' counters are labelled with.
 type eventPath struct {
@@ -197,13 +191,13 @@ func checkEventCounts(t *testing.T, prom *prometheus, w *watcher, path eventPath
 // Argo Events labels each with both names.
 func sensorWorkflows(t *testing.T, w *watcher, sensor string) map[string]int {
 	t.Helper()
-	list, err := w.argo.ArgoprojV1alpha1().Workflows(w.ns).List(t.Context(), metav1.ListOptions{LabelSelector: sensorLabel + "=" + sensor})
+	list, err := w.argo.ArgoprojV1alpha1().Workflows(w.ns).List(t.Context(), metav1.ListOptions{LabelSelector: engine.SensorLabel + "=" + sensor})
 	if err != nil {
 		t.Fatalf("list the %s Sensor's workflows: %v", sensor, err)
 	}
 	out := map[string]int{}
 	for _, wf := range list.Items {
-		out[wf.Labels[triggerLabel]]++
+		out[wf.Labels[engine.TriggerLabel]]++
 	}
 	return out
 }

@@ -78,7 +78,7 @@ func oddKeys(t *testing.T, w *watcher, bucket *s3store.Store, fieldflow, store s
 		}
 	}
 	for _, wf := range wfs {
-		switch key := workflowKey(&wf); {
+		switch key := engine.KeyOf(&wf); {
 		case key == refused:
 			checkRefused(t, &wf)
 		case key != "" && !uploaded[key]:

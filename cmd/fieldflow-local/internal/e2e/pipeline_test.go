@@ -13,6 +13,8 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
 )
 
 // TestSampleThroughArgo runs the demo's data through the generated
@@ -130,9 +132,9 @@ func checkFieldNodes(t *testing.T, wfs []wfv1.Workflow, want map[string]string) 
 		checks := nodes["start-date"] == wfv1.NodeSucceeded && nodes["box-processed"] == wfv1.NodeSucceeded &&
 			nodes["earlier-dates-processed"] == wfv1.NodeSucceeded
 		skipped := checks && nodes["process"] == wfv1.NodeSkipped && nodes["not-ready"] == wfv1.NodeSucceeded
-		if want[workflowKey(&wf)] == "out-of-range" && (wf.Status.Phase != wfv1.WorkflowSucceeded || !skipped) {
+		if want[engine.KeyOf(&wf)] == "out-of-range" && (wf.Status.Phase != wfv1.WorkflowSucceeded || !skipped) {
 			t.Errorf("workflow %s of out-of-range %s: %s, nodes %v; want Succeeded with process skipped",
-				wf.Name, workflowKey(&wf), wf.Status.Phase, nodes)
+				wf.Name, engine.KeyOf(&wf), wf.Status.Phase, nodes)
 		}
 		if wf.Status.Phase != wfv1.WorkflowSucceeded {
 			continue

@@ -10,6 +10,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
@@ -74,7 +75,7 @@ func TestExactlyTheManifests(t *testing.T) {
 	}
 	for _, wf := range fieldWorkflows(w, field, w.start) {
 		if wf.Status.Phase != wfv1.WorkflowFailed && wf.Status.Phase != wfv1.WorkflowError || !strings.Contains(wf.Status.Message, "not found") {
-			t.Errorf("workflow %s of %s: %s %q, want it failed with Argo's template not found", wf.Name, workflowKey(&wf), wf.Status.Phase, wf.Status.Message)
+			t.Errorf("workflow %s of %s: %s %q, want it failed with Argo's template not found", wf.Name, engine.KeyOf(&wf), wf.Status.Phase, wf.Status.Message)
 		}
 	}
 	kept := 0

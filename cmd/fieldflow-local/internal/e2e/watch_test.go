@@ -16,7 +16,7 @@ import (
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/fieldflow/fieldflow/processor/pipeline"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
 )
 
 // binaries returns fieldflow-local and the fieldflow beside it, or skips.
@@ -151,20 +151,10 @@ func (w *watcher) settle(limit time.Duration, what string, done func() bool) {
 	w.t.Logf("%s after %s", what, time.Since(start).Round(time.Second))
 }
 
-// workflowKey is the key a fieldflow workflow was started for.
-func workflowKey(wf *wfv1.Workflow) string {
-	for _, p := range wf.Spec.Arguments.Parameters {
-		if p.Name == pipeline.KeyParam && p.Value != nil {
-			return p.Value.String()
-		}
-	}
-	return ""
-}
-
 func byKey(wfs []wfv1.Workflow, key string) []*wfv1.Workflow {
 	var out []*wfv1.Workflow
 	for i := range wfs {
-		if workflowKey(&wfs[i]) == key {
+		if engine.KeyOf(&wfs[i]) == key {
 			out = append(out, &wfs[i])
 		}
 	}

@@ -44,7 +44,7 @@ func (e *Engine) WaitTriggered(ctx context.Context, keys []string, limit time.Du
 			return err
 		}
 		for _, wf := range wfs {
-			delete(want, keyOf(&wf))
+			delete(want, KeyOf(&wf))
 		}
 		missing := len(want)
 		if missing == 0 {
@@ -62,12 +62,11 @@ func (e *Engine) WaitTriggered(ctx context.Context, keys []string, limit time.Du
 	}
 }
 
-// keyOf is the input a workflow of an asset's template was started for.
-func keyOf(wf *wfv1.Workflow) string {
-	for _, p := range wf.Spec.Arguments.Parameters {
-		if p.Name == pipeline.KeyParam && p.Value != nil {
-			return p.Value.String()
-		}
+// KeyOf is the input a workflow of an asset's template was started for,
+// "" for another workflow.
+func KeyOf(wf *wfv1.Workflow) string {
+	if p := wf.Spec.Arguments.GetParameterByName(pipeline.KeyParam); p != nil && p.Value != nil {
+		return p.Value.String()
 	}
 	return ""
 }
