@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/cluster"
@@ -69,7 +68,6 @@ func (r *running) startEngine(ctx context.Context, m *engine.Manifests, st store
 	if _, err := metrics.Serve(ctx, o.metricsAddr, o.pprof, events.Gatherer(c.StateDir)); err != nil {
 		return err
 	}
-	o.engine.WorkDir = filepath.Join(c.StateDir, "pods")
 	o.engine.StateDir, o.engine.Kubeconfig = c.StateDir, c.Kubeconfig
 	e, err := engine.New(ctx, c.Config, m, st, o.engine, slog.Default())
 	if err != nil {

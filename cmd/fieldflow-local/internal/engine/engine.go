@@ -30,8 +30,7 @@ import (
 type Options struct {
 	Store      string // s3://BUCKET or a folder
 	Manifests  string // folder with templates/ and argo-events/; "" for the embedded copies
-	WorkDir    string // pods' folders
-	StateDir   string // the engine's state folder
+	StateDir   string // the engine's state folder; pods' folders are under pods/
 	Kubeconfig string // the engine's admin kubeconfig, for the event path's Sensor
 	Fieldflow  string // the fieldflow binary pods run
 	Parallel   int    // pods at once
@@ -105,7 +104,7 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 		Node:      "local",
 		Programs:  map[string]string{"fieldflow": fieldflow},
 		Env:       env,
-		WorkDir:   e.opt.WorkDir,
+		WorkDir:   filepath.Join(e.opt.StateDir, "pods"),
 		Parallel:  e.opt.Parallel,
 		Log:       e.log,
 	}, nil
