@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/fieldflow/fieldflow/processor"
@@ -30,7 +29,7 @@ type command struct {
 	flags   func(fs *flag.FlagSet) func(ctx context.Context) error
 }
 
-var commands = []command{sampleCmd, processCmd, checkCmd, readyCmd, statusCmd, retryCmd, runCmd}
+var commands = []command{sampleCmd, processCmd, checkCmd, readyCmd, statusCmd, retryCmd, runCmd, pluginCmd}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -40,27 +39,9 @@ func main() {
 	os.Exit(code)
 }
 
-// crash is a panic of the subcommand, recovered with its stack.
-type crash struct {
-	value any
-	stack []byte
-}
-
-func (c crash) Error() string { return fmt.Sprintf("panic: %v\n\n%s", c.value, c.stack) }
-
-// recovered runs f and turns a panic on this goroutine into a crash, so
-// that a crash exits with ExitCrash because fieldflow says so, not because
-// Go's runtime happens to use the same number. A panic on another
-// goroutine still ends the process with Go's exit code 2, which is
-// ExitCrash too.
-func recovered(f func() error) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = crash{value: v, stack: debug.Stack()}
-		}
-	}()
-	return f()
-}
+// recovered runs f, turning a panic on this goroutine into a
+// processor.Crash: exit code ExitCrash.
+func recovered(f func() error) error { return processor.Recovered(f) }
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -110,21 +91,13 @@ func (e usageErr) Is(target error) bool { return target == processor.ErrPermanen
 func usageError(msg string) error { return usageErr(msg) }
 
 // exitCode reports err on stderr and maps it to the exit code Argo's retry
-// expression and metrics read.
+// expression and metrics read (processor.ExitCode, which the executor
+// plugin's nodes report too).
 func exitCode(stderr io.Writer, err error) int {
-	if err == nil {
-		return pipeline.ExitOK
+	if err != nil {
+		fmt.Fprintln(stderr, "fieldflow:", err)
 	}
-	fmt.Fprintln(stderr, "fieldflow:", err)
-	var c crash
-	switch {
-	case errors.As(err, &c):
-		return pipeline.ExitCrash
-	case errors.Is(err, processor.ErrPermanent):
-		return pipeline.ExitPermanent
-	default:
-		return pipeline.ExitRetry
-	}
+	return processor.ExitCode(err)
 }
 
 func logLevel() slog.Level {

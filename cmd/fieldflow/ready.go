@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 
@@ -17,7 +16,6 @@ var readyCmd = command{
 		after := fs.String("after", "", "only the inputs that finishing this input released")
 		asset := fs.String("asset", "", "only inputs of this asset kind (box, field)")
 		limit := fs.Int("limit", 0, fmt.Sprintf("print only the first N in run order, and no more than fit in %d bytes of JSON (0: all)", pipeline.PageBytes))
-		outputs := fs.String("outputs", "", "also write each asset's keys as a JSON array to a file named after the asset in this folder (for Argo's withParam)")
 		return func(ctx context.Context) error {
 			if *limit < 0 {
 				return usageError("--limit must be 0 (all) or more")
@@ -37,9 +35,6 @@ var readyCmd = command{
 			}
 			page, err := p.Pipeline().Page(keys, *limit)
 			if err != nil {
-				return err
-			}
-			if err := writeAssetLists(*outputs, p.Pipeline(), page); err != nil {
 				return err
 			}
 			return printJSON(keysOf(page))
@@ -67,32 +62,4 @@ func keysOf(ins []pipeline.Input) []string {
 		out = append(out, in.Key)
 	}
 	return out
-}
-
-// writeAssetLists writes, for the templates' submit steps, one file per
-// asset named after it, holding the JSON array of that asset's keys in the
-// page ([] when none): each submit step creates Workflows of its own
-// asset's template. Together they hold the page, so each is as bounded.
-func writeAssetLists(dir string, p *pipeline.Pipeline, page []pipeline.Input) error {
-	if dir == "" {
-		return nil
-	}
-	lists := map[string][]string{}
-	for _, a := range p.Assets {
-		lists[a.Name] = []string{}
-	}
-	for _, in := range page {
-		lists[in.Asset.Name] = append(lists[in.Asset.Name], in.Key)
-	}
-	// writeOutputs writes a string field as its text: each file holds the
-	// JSON array itself.
-	files := map[string]string{}
-	for name, keys := range lists {
-		b, err := json.Marshal(keys)
-		if err != nil {
-			return err
-		}
-		files[name] = string(b)
-	}
-	return writeOutputs(dir, files)
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/fieldflow/fieldflow/processor"
 	"github.com/fieldflow/fieldflow/processor/rules"
@@ -38,8 +39,10 @@ var runCmd = command{
 					return usageError("--engine direct needs --once: it processes what is there and exits")
 				}
 				var sum processor.Summary
+				start := time.Now()
 				sum, runErr = p.RunOnce(ctx, *parallel)
-				slog.Info("run finished", "processed", sum.Processed, "quarantined", sum.Quarantined, "failed", sum.Failed)
+				slog.Info("run finished", "processed", sum.Processed, "quarantined", sum.Quarantined, "failed", sum.Failed,
+					"took", time.Since(start).Round(time.Millisecond))
 			case "argo":
 				args := []string{"run", "--store", *storeURL, "--parallel", fmt.Sprint(*parallel), "--state", *state, "--metrics-addr", *metrics}
 				if *manifests != "" {
