@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/fieldflow/fieldflow/generator/deploy"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
@@ -39,6 +40,11 @@ type Config struct {
 	// ReconcileLimit is how many Workflows one reconcile run, or one
 	// release step, submits at most (default pipeline.PageLimit).
 	ReconcileLimit int `json:"reconcileLimit"`
+	// Controller is how Argo's workflow controller runs: executor plugins
+	// on, and settings for latency (see deploy.Controller). The minikube
+	// overlay and the local engine apply it; a cluster's own controller
+	// must be given the same environment.
+	Controller deploy.Controller `json:"controller"`
 }
 
 // S3Config is how pods reach the bucket.
@@ -87,6 +93,7 @@ func DefaultConfig() Config {
 		JetStreamVersion:  "2.10.10",
 		ReconcileSchedule: "*/5 * * * *",
 		ReconcileLimit:    pipeline.PageLimit,
+		Controller:        deploy.DefaultController(),
 	}
 }
 

@@ -71,7 +71,7 @@ func runPanels() []panelSpec {
 	runs := RunsMetric.Exposed()
 	return []panelSpec{
 		{title: "Runs by asset and result", kind: kindTimeseries, unit: "short", width: 12, height: 8,
-			description: "fieldflow runs ending in each result: processed, waiting, out-of-range, quarantined (invalid input) and failed (after retries).",
+			description: "fieldflow runs ending in each result: processed, done (already, nothing to run), waiting, out-of-range, quarantined (invalid input) and failed (after retries).",
 			queries:     []querySpec{{expr: fmt.Sprintf(`sum by (asset, result) (increase(%s{%s}[$__rate_interval]))`, runs, nsMatcher), legend: "{{asset}} {{result}}"}}},
 		{title: "Runs in the time range", kind: kindBarGauge, unit: "short", width: 6, height: 8,
 			description: "Runs by asset and result over the dashboard's time range.",

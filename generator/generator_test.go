@@ -17,6 +17,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/util/expr/argoexpr"
 	exprenv "github.com/argoproj/argo-workflows/v3/util/expr/env"
+	"github.com/argoproj/argo-workflows/v3/util/secrets"
 	"github.com/argoproj/argo-workflows/v3/util/template"
 	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	"github.com/argoproj/argo-workflows/v3/workflow/templateresolution"
@@ -27,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
+	"github.com/fieldflow/fieldflow/processor/plugin"
 )
 
 // repoRoot is where the checked-in manifests are.
@@ -93,6 +95,7 @@ type objects struct {
 	accounts     map[string]*corev1.ServiceAccount
 	bindings     []*rbacv1.RoleBinding
 	configMaps   map[string]*corev1.ConfigMap
+	secrets      map[string]*corev1.Secret
 }
 
 func decodeAll(t *testing.T) *objects {
@@ -100,7 +103,7 @@ func decodeAll(t *testing.T) *objects {
 	o := &objects{
 		templates: map[string]*wfv1.WorkflowTemplate{}, eventSources: map[string]*ev.EventSource{},
 		roles: map[string]*rbacv1.Role{}, accounts: map[string]*corev1.ServiceAccount{},
-		configMaps: map[string]*corev1.ConfigMap{},
+		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
 	}
 	paths, _ := filepath.Glob(filepath.Join(repoRoot, "templates", "*.yaml"))
 	more, _ := filepath.Glob(filepath.Join(repoRoot, "argo-events", "*.yaml"))
@@ -151,6 +154,10 @@ func decodeAll(t *testing.T) *objects {
 				cm := &corev1.ConfigMap{}
 				o.configMaps[nameOf(t, doc)] = cm
 				into = cm
+			case "Secret":
+				s := &corev1.Secret{}
+				o.secrets[nameOf(t, doc)] = s
+				into = s
 			case types.KustomizationKind:
 				into = &types.Kustomization{}
 			default:
@@ -206,17 +213,6 @@ func TestTemplatesPassArgoValidation(t *testing.T) {
 		if err != nil {
 			t.Errorf("WorkflowTemplate %s: %v", name, err)
 		}
-		for _, tmpl := range wt.Spec.Templates {
-			if tmpl.Resource == nil {
-				continue
-			}
-			// What a release step creates, with keys that would break a
-			// manifest built by text, or that Argo's items escape:
-			// quotes, a backslash, HTML characters, a tab, UTF-8.
-			for _, key := range []string{`fields/input/x/fields_2025-06-02 "a'b+c".jsonl`, `boxes/input/a\b<c>&d é.jsonl`, "fields/input/x/fields_2025-06-02\t.jsonl"} {
-				validateWorkflow(t, o, manifestWorkflow(t, tmpl, key))
-			}
-		}
 		if wt.Annotations[titleAnnotation] == "" || wt.Annotations[descriptionAnnotation] == "" {
 			t.Errorf("%s lacks UI title or description", name)
 		}
@@ -231,35 +227,19 @@ func TestTemplatesPassArgoValidation(t *testing.T) {
 	}
 }
 
-// manifestWorkflow runs a submit template the way Argo does when a
-// release or reconcile step's list hands it key, with Argo's own code: the
-// withParam item made a string (wfv1.Item, as the controller's processItem
-// does), put into the task's argument (util/template), then the template's
-// input put into its manifest, expression and all; and decodes the
-// Workflow, whose key must be key exactly.
-func manifestWorkflow(t *testing.T, submit wfv1.Template, key string) *wfv1.Workflow {
-	t.Helper()
-	var item wfv1.Item
-	if err := json.Unmarshal(mustJSON(t, key), &item); err != nil {
-		t.Fatal(err)
-	}
-	arg := argoReplace(t, wfv1.Parameter{Name: keyParam, Value: wfv1.AnyStringPtr("{{item}}")}, map[string]string{"item": fmt.Sprintf("%v", item)})
-	tmpl := argoReplace(t, submit, map[string]string{"inputs.parameters." + keyParam: arg.Value.String()})
-	wf := &wfv1.Workflow{}
-	if err := yaml.UnmarshalStrict([]byte(tmpl.Resource.Manifest), wf); err != nil {
-		t.Fatalf("manifest: %v", err)
-	}
-	if got := wf.Spec.Arguments.Parameters[0].Value.String(); got != key {
-		t.Errorf("manifest carries key %q, want %q", got, key)
-	}
-	return wf
-}
-
 // argoReplace substitutes Argo's template tags in v as the controller
-// does: on its JSON, with util/template.
+// does: on its JSON, with util/template. Every tag must resolve.
 func argoReplace[T any](t *testing.T, v T, with map[string]string) T {
 	t.Helper()
-	out, err := template.Replace(string(mustJSON(t, v)), with, false)
+	return argoSubstitute(t, v, with, false)
+}
+
+// argoSubstitute is argoReplace, leaving the tags not in with when
+// allowUnresolved, as the controller's stages do for what a later stage
+// fills (a template's metrics are resolved when its node ends).
+func argoSubstitute[T any](t *testing.T, v T, with map[string]string, allowUnresolved bool) T {
+	t.Helper()
+	out, err := template.Replace(string(mustJSON(t, v)), with, allowUnresolved)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,11 +295,15 @@ func TestEventObjectsPassArgoEventsValidation(t *testing.T) {
 }
 
 // TestRBACIsMinimal pins every verb granted: anything more is a failure.
+// The workflow's account reports outputs and runs the agent, and creates
+// nothing since the submits moved to the plugin; the plugin's creates
+// Workflows (and gets one a repeated submit finds).
 func TestRBACIsMinimal(t *testing.T) {
 	o := decodeAll(t)
 	want := map[string]string{
-		"fieldflow-workflow": "argoproj.io/workflowtaskresults:create,patch argoproj.io/workflows:create",
-		"fieldflow-sensor":   "argoproj.io/workflows:create",
+		workflowServiceAccount: "argoproj.io/workflowtaskresults:create,patch argoproj.io/workflowtasksets:list,watch argoproj.io/workflowtasksets/status:patch",
+		plugin.ServiceAccount:  "argoproj.io/workflows:create,get",
+		sensorServiceAccount:   "argoproj.io/workflows:create",
 	}
 	for name, rules := range want {
 		r, ok := o.roles[name]
@@ -363,56 +347,103 @@ func TestRBACIsMinimal(t *testing.T) {
 	if o.accounts[eventsServiceAccount] == nil || o.roles[eventsServiceAccount] != nil {
 		t.Errorf("want ServiceAccount %s without a Role", eventsServiceAccount)
 	}
+	if len(o.roles) != len(want) {
+		t.Errorf("%d Roles, want exactly %d", len(o.roles), len(want))
+	}
+}
+
+// TestAgentTokens checks the Secrets Argo's controller mounts into the
+// agent pod: a service-account token of the workflow's account (for the
+// agent) and of the plugin's (for the sidecar), named as Argo looks them
+// up, with no data of their own (Kubernetes fills them).
+func TestAgentTokens(t *testing.T) {
+	o := decodeAll(t)
+	for _, account := range []string{workflowServiceAccount, plugin.ServiceAccount} {
+		sa := o.accounts[account]
+		if sa == nil {
+			t.Errorf("no ServiceAccount %s", account)
+			continue
+		}
+		name := secrets.TokenNameForServiceAccount(sa)
+		s := o.secrets[name]
+		if s == nil {
+			t.Errorf("ServiceAccount %s: no Secret %s for the agent pod", account, name)
+			continue
+		}
+		if s.Type != corev1.SecretTypeServiceAccountToken || s.Annotations[corev1.ServiceAccountNameKey] != account ||
+			len(s.Data) > 0 || len(s.StringData) > 0 {
+			t.Errorf("Secret %s: type %s, annotations %v, %d keys: want an empty token Secret of %s",
+				name, s.Type, s.Annotations, len(s.Data)+len(s.StringData), account)
+		}
+	}
+	if len(o.secrets) != 2 {
+		t.Errorf("%d Secrets in the generated folders, want the two tokens", len(o.secrets))
+	}
 }
 
 // TestSettingsComeFromTheConfigMap checks that every setting a container
 // reads from the ConfigMap is in it, and that only what the AWS overlay
-// removes (the endpoint, the S3 keys) is optional.
+// removes (the endpoint, the S3 keys) is optional. The workflow containers
+// also get their precision and the workflow's name; the plugin's sidecar
+// gets neither: its ConfigMap is no template, so {{workflow.name}} would
+// reach it as written.
 func TestSettingsComeFromTheConfigMap(t *testing.T) {
 	o := decodeAll(t)
 	cm := o.configMaps[pipelineConfigMap]
 	if cm == nil {
 		t.Fatalf("no ConfigMap %s", pipelineConfigMap)
 	}
-	optional := map[string]bool{"AWS_ENDPOINT_URL": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true}
+	type checked struct {
+		where    string
+		ctr      *corev1.Container
+		workflow bool // a workflow pod's, templated by Argo
+	}
+	var containers []checked
 	for _, wt := range o.templates {
 		for _, tmpl := range wt.Spec.Templates {
-			if tmpl.Container == nil {
-				continue
+			if tmpl.Container != nil {
+				containers = append(containers, checked{wt.Name + "/" + tmpl.Name, tmpl.Container, true})
 			}
-			seen := map[string]bool{}
-			for _, e := range tmpl.Container.Env {
-				seen[e.Name] = true
-				switch {
-				case e.Name == "FIELDFLOW_PRECISION":
-					if e.Value == "" {
-						t.Errorf("%s/%s: FIELDFLOW_PRECISION is not literal", wt.Name, tmpl.Name)
-					}
-				case e.Name == pipeline.WorkflowEnv:
-					if e.Value != "{{workflow.name}}" {
-						t.Errorf("%s/%s: %s = %q, want the workflow's name", wt.Name, tmpl.Name, e.Name, e.Value)
-					}
-				case e.ValueFrom == nil:
-					t.Errorf("%s/%s: %s is literal, want a reference", wt.Name, tmpl.Name, e.Name)
-				case e.ValueFrom.ConfigMapKeyRef != nil:
-					ref := e.ValueFrom.ConfigMapKeyRef
-					if _, ok := cm.Data[ref.Key]; ref.Name != pipelineConfigMap || !ok || ref.Key != e.Name {
-						t.Errorf("%s/%s: %s reads %s/%s, not in the ConfigMap", wt.Name, tmpl.Name, e.Name, ref.Name, ref.Key)
-					}
-					if got := ref.Optional != nil && *ref.Optional; got != optional[e.Name] {
-						t.Errorf("%s/%s: %s optional=%v", wt.Name, tmpl.Name, e.Name, got)
-					}
-				case e.ValueFrom.SecretKeyRef != nil:
-					if ref := e.ValueFrom.SecretKeyRef; ref.Optional == nil || !*ref.Optional {
-						t.Errorf("%s/%s: Secret ref %s is not optional", wt.Name, tmpl.Name, e.Name)
-					}
+		}
+	}
+	containers = append(containers, checked{plugin.ConfigMap, &sidecarOf(t, o).Spec.Sidecar.Container, false})
+	optional := map[string]bool{"AWS_ENDPOINT_URL": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true}
+	for _, c := range containers {
+		seen := map[string]bool{}
+		for _, e := range c.ctr.Env {
+			seen[e.Name] = true
+			switch {
+			case e.Name == "FIELDFLOW_PRECISION":
+				if e.Value == "" || !c.workflow {
+					t.Errorf("%s: FIELDFLOW_PRECISION %q: want it literal, in workflow pods only", c.where, e.Value)
+				}
+			case e.Name == pipeline.WorkflowEnv:
+				if e.Value != "{{workflow.name}}" || !c.workflow {
+					t.Errorf("%s: %s = %q: want the workflow's name, in workflow pods only", c.where, e.Name, e.Value)
+				}
+			case e.ValueFrom == nil:
+				t.Errorf("%s: %s is literal, want a reference", c.where, e.Name)
+			case e.ValueFrom.ConfigMapKeyRef != nil:
+				ref := e.ValueFrom.ConfigMapKeyRef
+				if _, ok := cm.Data[ref.Key]; ref.Name != pipelineConfigMap || !ok || ref.Key != e.Name {
+					t.Errorf("%s: %s reads %s/%s, not in the ConfigMap", c.where, e.Name, ref.Name, ref.Key)
+				}
+				if got := ref.Optional != nil && *ref.Optional; got != optional[e.Name] {
+					t.Errorf("%s: %s optional=%v", c.where, e.Name, got)
+				}
+			case e.ValueFrom.SecretKeyRef != nil:
+				if ref := e.ValueFrom.SecretKeyRef; ref.Optional == nil || !*ref.Optional {
+					t.Errorf("%s: Secret ref %s is not optional", c.where, e.Name)
 				}
 			}
-			for key := range cm.Data {
-				if !seen[key] {
-					t.Errorf("%s/%s does not read %s", wt.Name, tmpl.Name, key)
-				}
+		}
+		for key := range cm.Data {
+			if !seen[key] {
+				t.Errorf("%s does not read %s", c.where, key)
 			}
+		}
+		if c.workflow && (!seen["FIELDFLOW_PRECISION"] || !seen[pipeline.WorkflowEnv]) {
+			t.Errorf("%s: no precision or workflow name", c.where)
 		}
 	}
 }
@@ -457,8 +488,9 @@ func TestPodsAreLockedDown(t *testing.T) {
 // expression library and function map Argo's controller uses
 // (argoexpr.EvalBool over env.GetFuncMap), in the scope its
 // buildRetryStrategyLocalScope builds: lastRetry.exitCode is a string, "-1"
-// when the pod ended without an exit code. Everything but ExitPermanent
-// retries.
+// when the pod ended without an exit code, and a plugin node's is what the
+// sidecar replied (ExitPermanent or ExitRetry), or none ("0") when the
+// agent could not run it. Everything but ExitPermanent retries.
 func TestRetryExpression(t *testing.T) {
 	o := decodeAll(t)
 	retries := map[string]bool{
@@ -467,7 +499,7 @@ func TestRetryExpression(t *testing.T) {
 		"2":   true, // ExitCrash: Go's panic
 		"3":   false,
 		"137": true, // OOM kill
-		"-1":  true, // the pod was deleted or evicted
+		"-1":  true, // the pod was deleted or evicted; for a plugin node, "0": the agent failed
 		"":    true,
 	}
 	if retries[strconv.Itoa(pipeline.ExitPermanent)] || !retries[strconv.Itoa(pipeline.ExitRetry)] || !retries[strconv.Itoa(pipeline.ExitCrash)] {
@@ -477,7 +509,7 @@ func TestRetryExpression(t *testing.T) {
 	for _, wt := range o.templates {
 		for _, tmpl := range wt.Spec.Templates {
 			rs := tmpl.RetryStrategy
-			if tmpl.Container == nil {
+			if tmpl.Container == nil && tmpl.Plugin == nil {
 				continue
 			}
 			if rs == nil || rs.Expression != RetryExpression || rs.Backoff == nil || rs.Limit == nil || rs.RetryPolicy != wfv1.RetryPolicyAlways {
@@ -500,8 +532,10 @@ func TestRetryExpression(t *testing.T) {
 			}
 		}
 	}
-	if seen < 5 {
-		t.Errorf("%d containers with a retry strategy", seen)
+	// box: process, list-ready, submit-field; field: the same and check,
+	// not-ready; reconcile: list-ready, status, submit-box, submit-field.
+	if seen != 12 {
+		t.Errorf("%d steps with a retry strategy, want 12", seen)
 	}
 	for _, name := range []string{"fieldflow-box", "fieldflow-field"} {
 		wt := o.templates[name]
@@ -516,9 +550,9 @@ func TestRetryExpression(t *testing.T) {
 }
 
 // TestListsArePaged checks that every list a task iterates over is an
-// asset's share of one page listed by `fieldflow ready --limit`, passed as
-// an output parameter, never a step's whole stdout (outputs.result, which
-// Argo cuts past 256 kB).
+// asset's share of one page listed by the plugin's ready operation with
+// the page limit, passed as an output parameter, never a step's whole
+// result (outputs.result, which Argo cuts past 256 kB).
 func TestListsArePaged(t *testing.T) {
 	o := decodeAll(t)
 	paths, _ := filepath.Glob(filepath.Join(repoRoot, "templates", "*.yaml"))
@@ -550,16 +584,16 @@ func TestListsArePaged(t *testing.T) {
 				continue
 			}
 			listT := templates[tasks[list].Template]
-			args := strings.Join(listT.Container.Args, " ")
-			if listT.Name != listTemplate || !strings.Contains(args, fmt.Sprintf("ready --after {{inputs.parameters.after}} --limit %d --outputs %s", pipeline.PageLimit, outputsDir)) {
-				t.Errorf("%s/%s: list task %s runs %q", wt.Name, task.Name, list, args)
+			op := pluginOp(t, listT)
+			if listT.Name != listTemplate || op.Ready == nil || op.Ready.Limit != pipeline.PageLimit || op.Ready.After != "{{inputs.parameters.after}}" {
+				t.Errorf("%s/%s: list task %s runs %+v", wt.Name, task.Name, list, op)
 			}
 			if task.Template != submitName(&pipeline.Asset{Name: asset}) || task.Depends != list+".Succeeded" {
 				t.Errorf("%s/%s submits %s's keys with %s", wt.Name, task.Name, asset, task.Template)
 			}
 			var declared bool
 			for _, out := range listT.Outputs.Parameters {
-				declared = declared || (out.Name == asset && out.ValueFrom.Path == outputsDir+"/"+asset && out.ValueFrom.Default.String() == "[]")
+				declared = declared || (out.Name == asset && out.ValueFrom != nil && out.ValueFrom.Supplied != nil && out.ValueFrom.Default.String() == "[]")
 			}
 			if !declared {
 				t.Errorf("%s/%s: %s declares no output %s", wt.Name, task.Name, list, asset)

@@ -7,6 +7,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
+	"github.com/fieldflow/fieldflow/processor/plugin"
 	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
@@ -44,7 +45,7 @@ const namespaceLabel = "namespace"
 var (
 	RunsMetric = CustomMetric{
 		Name: "fieldflow_runs", Type: "counter", Labels: []string{namespaceLabel, "asset", "result"},
-		Help: "fieldflow runs by asset and result (processed, waiting, out-of-range, quarantined, failed)",
+		Help: "fieldflow runs by asset and result (processed, done, waiting, out-of-range, quarantined, failed)",
 	}
 	DurationMetric = CustomMetric{
 		Name: "fieldflow_process_duration_seconds", Type: "histogram", Labels: []string{namespaceLabel, "asset"},
@@ -143,7 +144,7 @@ func notReadyMetrics(a *pipeline.Asset) *wfv1.Metrics {
 	}
 	return &wfv1.Metrics{Prometheus: []*wfv1.Prometheus{{
 		Name: RunsMetric.Name, Help: RunsMetric.Help, When: succeeded,
-		Labels:  labelsOf("asset", a.Name, "result", output(stateOutput)),
+		Labels:  labelsOf("asset", a.Name, "result", output(plugin.OutputState)),
 		Counter: &wfv1.Counter{Value: "1"},
 	}}}
 }
@@ -177,7 +178,7 @@ func statusMetrics(p *pipeline.Pipeline) *wfv1.Metrics {
 	ms = append(ms, &wfv1.Prometheus{
 		Name: OldestWaitingMetric.Name, Help: OldestWaitingMetric.Help, When: succeeded,
 		Labels: labelsOf(),
-		Gauge:  &wfv1.Gauge{Value: output(oldestWaitingOutput), Realtime: ptr(false)},
+		Gauge:  &wfv1.Gauge{Value: output(plugin.OutputOldestWaiting), Realtime: ptr(false)},
 	})
 	for _, a := range p.Assets {
 		ms = append(ms, zeroCounters(a)...)

@@ -142,10 +142,11 @@ func checkedInPipeline(t *testing.T) *pipeline.Pipeline {
 
 // TestMetricsResolve emits every metric of every template after a step
 // that succeeded and after one that failed, each with its outputs (a
-// failed step reports its outputs' defaults): neither may leave a
-// reference unresolved, which Argo reports as a MetricsError on the
-// workflow and drops the metric. A pod that was lost reports no outputs at
-// all: its metrics are dropped (see output in metrics.go).
+// failed step reports its outputs' defaults: a pod's, Argo puts in; a
+// plugin node's, the sidecar replies, see pluginOutputs): neither may
+// leave a reference unresolved, which Argo reports as a MetricsError on
+// the workflow and drops the metric. A pod that was lost reports no
+// outputs at all: its metrics are dropped (see output in metrics.go).
 func TestMetricsResolve(t *testing.T) {
 	metrics := 0
 	for name, wt := range decodeAll(t).templates {

@@ -73,8 +73,9 @@ func workflowDefaults(spec *wfv1.WorkflowSpec) {
 	spec.PodMetadata = &wfv1.Metadata{Labels: labels()}
 }
 
-// container runs `fieldflow args...` with the pipeline settings, the store
-// and its credentials, read-only and without privileges.
+// container runs `fieldflow args...` in a workflow pod with the pipeline
+// settings, the store and its credentials, read-only and without
+// privileges.
 func container(c Config, profile pipeline.Profile, args ...string) (*corev1.Container, error) {
 	res, err := resources(profile)
 	if err != nil {
@@ -88,32 +89,52 @@ func container(c Config, profile pipeline.Profile, args ...string) (*corev1.Cont
 		Env:             env(c, profile),
 		Resources:       res,
 		VolumeMounts:    []corev1.VolumeMount{{Name: scratchVolume, MountPath: scratchPath}},
-		SecurityContext: &corev1.SecurityContext{
-			RunAsNonRoot:             ptr(true),
-			ReadOnlyRootFilesystem:   ptr(true),
-			AllowPrivilegeEscalation: ptr(false),
-			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		},
+		SecurityContext: lockedDown(),
 	}
 	return ctr, nil
 }
 
-// env reads the pipeline settings and the store from the ConfigMap
-// pipelineConfigMap, so a kustomize overlay can change them without
-// touching the templates. Only the precision differs per asset and stays
-// literal. The endpoint and the S3 keys are optional references: on AWS
-// (IRSA, no endpoint) the overlay removes them and a pod without them still
-// starts.
+// lockedDown is the security context of every fieldflow container:
+// non-root, a read-only root filesystem, no privilege escalation, no
+// capabilities, the runtime's default seccomp profile.
+func lockedDown() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		RunAsNonRoot:             ptr(true),
+		ReadOnlyRootFilesystem:   ptr(true),
+		AllowPrivilegeEscalation: ptr(false),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// env is a workflow container's environment: the settings and the store
+// (settingsEnv, storeEnv), the asset's precision and the workflow's name.
+// The precision stays literal, the only value that differs per asset.
 func env(c Config, profile pipeline.Profile) []corev1.EnvVar {
+	out := settingsEnv(c)
+	out = append(out, corev1.EnvVar{Name: "FIELDFLOW_PRECISION", Value: profile.Precision},
+		corev1.EnvVar{Name: pipeline.WorkflowEnv, Value: "{{workflow.name}}"})
+	return append(out, storeEnv(c)...)
+}
+
+// settingsEnv reads the pipeline settings, the store and the region from
+// the ConfigMap pipelineConfigMap, so a kustomize overlay can change them
+// without touching the templates; the endpoint is left to storeEnv.
+func settingsEnv(c Config) []corev1.EnvVar {
 	var out []corev1.EnvVar
 	for _, kv := range c.pipelineData() {
-		if kv[0] != "AWS_ENDPOINT_URL" { // last, optional
+		if kv[0] != "AWS_ENDPOINT_URL" { // storeEnv's, optional
 			out = append(out, configMapEnv(kv[0], false))
 		}
 	}
-	out = append(out, corev1.EnvVar{Name: "FIELDFLOW_PRECISION", Value: profile.Precision},
-		corev1.EnvVar{Name: pipeline.WorkflowEnv, Value: "{{workflow.name}}"})
+	return out
+}
+
+// storeEnv is how a container reaches the store: the endpoint and the S3
+// keys, both optional references. On AWS (IRSA, no endpoint) the overlay
+// removes them, and a pod without them still starts.
+func storeEnv(c Config) []corev1.EnvVar {
+	var out []corev1.EnvVar
 	if c.S3.Endpoint != "" {
 		out = append(out, configMapEnv("AWS_ENDPOINT_URL", true))
 	}

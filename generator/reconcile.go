@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
+	"github.com/fieldflow/fieldflow/processor/plugin"
 	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
@@ -28,7 +29,7 @@ func reconcileTemplate(c Config, p *pipeline.Pipeline) (*wfv1.WorkflowTemplate, 
 	spec.Synchronization = &wfv1.Synchronization{Mutexes: []*wfv1.Mutex{{Name: pipeline.ReconcileTemplate}}}
 	list, dag := pageTasks(p.Assets, readyTask, "")
 	dag = append([]wfv1.DAGTask{list}, dag...)
-	templates, err := submitTemplates(c, p.Assets)
+	templates, err := submitTemplates(p.Assets)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +37,7 @@ func reconcileTemplate(c Config, p *pipeline.Pipeline) (*wfv1.WorkflowTemplate, 
 	if err != nil {
 		return nil, err
 	}
-	statusT, err := statusTemplateFor(c, p)
+	statusT, err := statusTemplateFor(p)
 	if err != nil {
 		return nil, err
 	}
@@ -48,31 +49,24 @@ func reconcileTemplate(c Config, p *pipeline.Pipeline) (*wfv1.WorkflowTemplate, 
 // readyTask lists the reconcile's page.
 const readyTask = "ready"
 
-// statusTemplate counts the inputs by state for the gauges on it (see
-// statusMetrics): the only place that sees every input, so the only one
-// that can say how many files wait and for how long.
+// statusTemplate counts the inputs by state, on the agent, for the gauges
+// on it (see statusMetrics): the only place that sees every input, so the
+// only one that can say how many files wait and for how long. It outputs
+// one parameter per rules.State and plugin.OutputOldestWaiting.
 const statusTemplate = "status"
 
-// oldestWaitingOutput is the output of `fieldflow status --outputs` that
-// holds the age of the oldest waiting input; the others are named by state.
-const oldestWaitingOutput = "oldest_waiting_seconds"
-
-func statusTemplateFor(c Config, p *pipeline.Pipeline) (wfv1.Template, error) {
-	ctr, err := container(c, lightProfile(p.Assets[0]), "status", "--outputs", outputsDir)
+func statusTemplateFor(p *pipeline.Pipeline) (wfv1.Template, error) {
+	var outputs []string
+	for _, s := range rules.States {
+		outputs = append(outputs, string(s), "0")
+	}
+	t, err := pluginTemplate(statusTemplate, plugin.Op{Status: &plugin.Status{}}, append(outputs, plugin.OutputOldestWaiting, "0")...)
 	if err != nil {
 		return wfv1.Template{}, err
 	}
-	var params []string
-	for _, s := range rules.States {
-		params = append(params, string(s), "0")
-	}
-	return wfv1.Template{
-		Name:          statusTemplate,
-		Outputs:       wfv1.Outputs{Parameters: outputParams(append(params, oldestWaitingOutput, "0")...)},
-		Container:     ctr,
-		RetryStrategy: retry(p.Assets[0].Retry),
-		Metrics:       statusMetrics(p),
-	}, nil
+	t.RetryStrategy = retry(p.Assets[0].Retry)
+	t.Metrics = statusMetrics(p)
+	return t, nil
 }
 
 // reconcileCron runs the reconcile template on a schedule, never two at once.

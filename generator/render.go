@@ -10,11 +10,13 @@ import (
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/fieldflow/fieldflow/generator/deploy"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
+	"github.com/fieldflow/fieldflow/processor/plugin"
 )
 
 // File is one rendered file: its path relative to the repository root and
@@ -22,9 +24,17 @@ import (
 // written as indented JSON (Grafana reads dashboards only as JSON, and JSON
 // has no comments for the header); any other path is a YAML stream.
 type File struct {
-	Path    string
+	Path string
+	// Comment, when set, is written under the header, each line as a YAML
+	// comment: what a reader of the file must know that its objects cannot
+	// say.
+	Comment string
 	Objects []any
 }
+
+// ExecutorPluginFile holds the executor plugin's ConfigMap and its
+// account, Role, binding and token.
+const ExecutorPluginFile = "templates/executor-plugin.yaml"
 
 // Where the monitoring files go: the kustomize monitoring component turns
 // them into ConfigMaps.
@@ -58,9 +68,14 @@ func Render(c Config) ([]File, error) {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}
 	templates = append(templates, rec)
+	ep, err := executorPlugin(c)
+	if err != nil {
+		return nil, err
+	}
 	files = append(files,
 		File{Path: "templates/" + pipeline.ReconcileTemplate + ".yaml", Objects: []any{rec, reconcileCron(c)}},
-		File{Path: "templates/rbac.yaml", Objects: rbac(c, workflowServiceAccount, workflowRules)},
+		File{Path: "templates/rbac.yaml", Objects: append(rbac(c, workflowServiceAccount, workflowRules), serviceAccountToken(c, workflowServiceAccount))},
+		File{Path: ExecutorPluginFile, Objects: append([]any{ep}, append(rbac(c, plugin.ServiceAccount, pluginRules), serviceAccountToken(c, plugin.ServiceAccount))...)},
 		File{Path: "templates/" + pipelineConfigMap + ".yaml", Objects: []any{pipelineConfig(c)}},
 		File{Path: "argo-events/eventbus.yaml", Objects: []any{eventBus(c)}},
 		File{Path: "argo-events/eventsource-minio.yaml", Objects: []any{minioEventSource(c, p)}},
@@ -80,12 +95,12 @@ func Render(c Config) ([]File, error) {
 		return nil, err
 	}
 	files = append(files, mon...)
-	k, err := deploy.Files(deployParams(c, templates))
+	k, err := deploy.Files(deployParams(c, templates, ep))
 	if err != nil {
 		return nil, fmt.Errorf("kustomize: %w", err)
 	}
 	for _, f := range k {
-		files = append(files, File{Path: f.Path, Objects: f.Objects})
+		files = append(files, File{Path: f.Path, Comment: f.Comment, Objects: f.Objects})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	if err := checkNulls(files); err != nil {
@@ -95,7 +110,7 @@ func Render(c Config) ([]File, error) {
 }
 
 // deployParams are the names kustomize/ refers to.
-func deployParams(c Config, templates []*wfv1.WorkflowTemplate) deploy.Params {
+func deployParams(c Config, templates []*wfv1.WorkflowTemplate, executorPlugin *corev1.ConfigMap) deploy.Params {
 	return deploy.Params{
 		Namespace:         c.Namespace,
 		Bucket:            c.Bucket,
@@ -109,6 +124,8 @@ func deployParams(c Config, templates []*wfv1.WorkflowTemplate) deploy.Params {
 		SQSSource:         sqsSourceName,
 		SQSEvent:          sqsEventName,
 		Templates:         templates,
+		ExecutorPlugin:    executorPlugin,
+		Controller:        c.Controller,
 	}
 }
 
@@ -153,6 +170,11 @@ func (f File) Bytes() ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	buf.WriteString(header)
+	if f.Comment != "" {
+		for _, line := range strings.Split(strings.TrimSuffix(f.Comment, "\n"), "\n") {
+			buf.WriteString(strings.TrimRight("# "+line, " ") + "\n")
+		}
+	}
 	for i, o := range f.Objects {
 		if i > 0 {
 			buf.WriteString("---\n")

@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/fieldflow/fieldflow/processor/pipeline"
+	"github.com/fieldflow/fieldflow/processor/plugin"
 	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
@@ -24,8 +24,9 @@ const (
 	releaseTask      = "release"
 )
 
-// stateOutput is the output parameter of check, not-ready and process
-// that holds the input's state (rules.State) as the step left it.
+// stateOutput is the output parameter of process that holds the input's
+// state (rules.State) as the step left it; the plugin's nodes name theirs
+// plugin.OutputState.
 const stateOutput = "state"
 
 // keyRef is how steps refer to the input key.
@@ -35,7 +36,10 @@ const keyRef = "{{workflow.parameters." + keyParam + "}}"
 // ExitPermanent, which retrying cannot help (invalid input, out of range,
 // no such input). A retryable error (ExitRetry), a crash (ExitCrash), an
 // OOM kill (137) and a pod lost with no exit code all retry, up to the
-// limit.
+// limit. A plugin node has no pod: the sidecar fails it with
+// outputs.exitCode ExitPermanent or ExitRetry alike, and a node the agent
+// could not run (its pod lost, the sidecar unreachable) has none, so the
+// same condition holds for them.
 //
 // Argo's lastRetry.exitCode is a string, and "-1" when the pod ended
 // without one (deleted, evicted, its node gone): see
@@ -103,7 +107,7 @@ func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.Wor
 		list.Depends = processTemplate + ".Succeeded"
 		dag = append(append(dag, list), submits...)
 		var err error
-		if templates, err = submitTemplates(c, released); err != nil {
+		if templates, err = submitTemplates(released); err != nil {
 			return nil, err
 		}
 	}
@@ -115,11 +119,11 @@ func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.Wor
 	}
 	spec.Templates = append([]wfv1.Template{main, procT}, templates...)
 	if len(a.Checks) > 0 {
-		checkT, err := checkTemplateFor(c, a)
+		checkT, err := checkTemplateFor(a)
 		if err != nil {
 			return nil, err
 		}
-		notReadyT, err := notReadyTemplateFor(c, a)
+		notReadyT, err := notReadyTemplateFor(a)
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +142,7 @@ func assetTemplate(c Config, p *pipeline.Pipeline, a *pipeline.Asset) (*wfv1.Wor
 // checkReady compares chk's ready output with true by op (== or !=), as a
 // DAG task's when.
 func checkReady(chk pipeline.Check, op string) string {
-	return fmt.Sprintf("{{tasks.%s.outputs.parameters.ready}} %s true", chk.Name, op)
+	return fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}} %s true", chk.Name, plugin.OutputReady, op)
 }
 
 // pageTasks lists one page of ready inputs (those the input after
@@ -169,32 +173,33 @@ func pageTasks(assets []*pipeline.Asset, listName, after string) (list wfv1.DAGT
 
 func submitName(a *pipeline.Asset) string { return "submit-" + a.Name }
 
-func checkTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
-	ctr, err := container(c, lightProfile(a), "check", "--key", keyRef, "--check", "{{inputs.parameters.check}}", "--outputs", outputsDir)
+// checkTemplateFor judges one dependency check of the input, named by
+// the task's check argument, on the agent: the task shows in the UI whether
+// the check holds (ready), why (reason, also the node's message) and the
+// input's state.
+func checkTemplateFor(a *pipeline.Asset) (wfv1.Template, error) {
+	t, err := pluginTemplate(checkTemplate,
+		plugin.Op{Check: &plugin.Check{Key: keyRef, Name: "{{inputs.parameters.check}}"}},
+		plugin.OutputReady, "false", plugin.OutputReason, "", plugin.OutputState, "")
 	if err != nil {
 		return wfv1.Template{}, err
 	}
-	return wfv1.Template{
-		Name:          checkTemplate,
-		Inputs:        wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "check"}}},
-		Outputs:       wfv1.Outputs{Parameters: outputParams("ready", "false", "reason", "", stateOutput, "")},
-		Container:     ctr,
-		RetryStrategy: retry(a.Retry),
-	}, nil
+	t.Inputs = wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "check"}}}
+	t.RetryStrategy = retry(a.Retry)
+	return t, nil
 }
 
-func notReadyTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
-	ctr, err := container(c, lightProfile(a), "check", "--key", keyRef, "--outputs", outputsDir)
+// notReadyTemplateFor reports, on the agent, the state of an input whose
+// checks did not all hold (waiting, out of range) and counts the run.
+func notReadyTemplateFor(a *pipeline.Asset) (wfv1.Template, error) {
+	t, err := pluginTemplate(notReadyTemplate, plugin.Op{Verdict: &plugin.Verdict{Key: keyRef}},
+		plugin.OutputState, "", plugin.OutputReason, "")
 	if err != nil {
 		return wfv1.Template{}, err
 	}
-	return wfv1.Template{
-		Name:          notReadyTemplate,
-		Outputs:       wfv1.Outputs{Parameters: outputParams(stateOutput, "", "reason", "")},
-		Container:     ctr,
-		RetryStrategy: retry(a.Retry),
-		Metrics:       notReadyMetrics(a),
-	}, nil
+	t.RetryStrategy = retry(a.Retry)
+	t.Metrics = notReadyMetrics(a)
+	return t, nil
 }
 
 func processTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
@@ -213,31 +218,27 @@ func processTemplateFor(c Config, a *pipeline.Asset) (wfv1.Template, error) {
 	}, nil
 }
 
-// listTemplateFor lists one page of ready inputs, all of them or those
-// released by the input named in "after": at most c.ReconcileLimit, in run
-// order (pipeline.Page). Each asset kind of listed gets its share of the
-// page as an output parameter named after it, a JSON array for withParam.
-// It runs with a's light profile and retries.
+// listTemplateFor lists, on the agent, one page of ready inputs: all of
+// them, or those released by the input named in "after"; at most
+// c.ReconcileLimit, in run order (pipeline.Page). Each asset kind of listed
+// gets its share of the page as an output parameter named after it, a JSON
+// array for withParam. It retries as a does.
 func listTemplateFor(c Config, a *pipeline.Asset, listed []*pipeline.Asset) (wfv1.Template, error) {
-	if c.ReconcileLimit < 1 { // 0 would be `ready --limit 0`: no bound at all
+	if c.ReconcileLimit < 1 { // 0 would be no bound at all
 		return wfv1.Template{}, fmt.Errorf("reconcileLimit %d: want at least 1", c.ReconcileLimit)
-	}
-	ctr, err := container(c, lightProfile(a), "ready", "--after", "{{inputs.parameters.after}}",
-		"--limit", strconv.Itoa(c.ReconcileLimit), "--outputs", outputsDir)
-	if err != nil {
-		return wfv1.Template{}, err
 	}
 	var outputs []string
 	for _, l := range listed {
 		outputs = append(outputs, l.Name, "[]")
 	}
-	return wfv1.Template{
-		Name:          listTemplate,
-		Inputs:        wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "after", Default: wfv1.AnyStringPtr("")}}},
-		Outputs:       wfv1.Outputs{Parameters: outputParams(outputs...)},
-		Container:     ctr,
-		RetryStrategy: retry(a.Retry),
-	}, nil
+	t, err := pluginTemplate(listTemplate,
+		plugin.Op{Ready: &plugin.Ready{After: "{{inputs.parameters.after}}", Limit: c.ReconcileLimit}}, outputs...)
+	if err != nil {
+		return wfv1.Template{}, err
+	}
+	t.Inputs = wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "after", Default: wfv1.AnyStringPtr("")}}}
+	t.RetryStrategy = retry(a.Retry)
+	return t, nil
 }
 
 // outputParams declares output parameters read from the --outputs folder,
@@ -251,12 +252,6 @@ func outputParams(nameDefault ...string) []wfv1.Parameter {
 		})
 	}
 	return out
-}
-
-// lightProfile is for the small steps (checks, listings): no GPU, little
-// memory, whatever the asset's processing needs.
-func lightProfile(a *pipeline.Asset) pipeline.Profile {
-	return pipeline.Profile{CPURequest: "50m", CPULimit: "500m", MemoryRequest: "32Mi", MemoryLimit: "128Mi", Precision: a.Profile.Precision}
 }
 
 func retry(r pipeline.Retry) *wfv1.RetryStrategy {
@@ -273,10 +268,10 @@ func retry(r pipeline.Retry) *wfv1.RetryStrategy {
 }
 
 // submitTemplates are the submit templates of assets, in order.
-func submitTemplates(c Config, assets []*pipeline.Asset) ([]wfv1.Template, error) {
+func submitTemplates(assets []*pipeline.Asset) ([]wfv1.Template, error) {
 	var out []wfv1.Template
 	for _, a := range assets {
-		t, err := submitTemplate(c, a)
+		t, err := submitTemplate(a)
 		if err != nil {
 			return nil, err
 		}
@@ -285,45 +280,26 @@ func submitTemplates(c Config, assets []*pipeline.Asset) ([]wfv1.Template, error
 	return out, nil
 }
 
-// submitTemplate creates one Workflow of a's template for the key it gets.
-func submitTemplate(c Config, a *pipeline.Asset) (wfv1.Template, error) {
-	manifest, err := workflowManifest(c, a, itemKeyJSON)
+// submitTemplate creates, on the agent, one Workflow of a's template for
+// the key it gets. The key arrives as a withParam item of a list output,
+// and is handed on as Argo made it (see plugin.Submit): a submit template
+// is for list items only. The sidecar names the Workflow after the
+// submitting workflow and the key, so a retry finds the one it made; it
+// retries as a does.
+func submitTemplate(a *pipeline.Asset) (wfv1.Template, error) {
+	t, err := pluginTemplate(submitName(a),
+		plugin.Op{Submit: &plugin.Submit{Template: a.TemplateName(), Item: "{{inputs.parameters." + keyParam + "}}", Labels: labels()}},
+		plugin.OutputWorkflow, "")
 	if err != nil {
 		return wfv1.Template{}, err
 	}
-	return wfv1.Template{
-		Name:     submitName(a),
-		Inputs:   wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: keyParam}}},
-		Resource: &wfv1.ResourceTemplate{Action: "create", Manifest: manifest},
-	}, nil
+	t.Inputs = wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: keyParam}}}
+	t.RetryStrategy = retry(a.Retry)
+	return t, nil
 }
 
-// itemKeyJSON is the expression giving, as JSON, the key a release or
-// reconcile list hands a submit template. Argo v3.7 makes a withParam
-// string item by JSON-encoding it and cutting off the quotes (wfv1.Item's
-// String), so a key with a quote, a backslash or a control character
-// arrives escaped; read back as the body of a JSON string it is exact
-// again. A submit template is therefore for list items only.
-const itemKeyJSON = `{{=toJson(sprig.fromJson("\"" + inputs.parameters.` + keyParam + ` + "\""))}}`
-
-// workflowManifest is the JSON of a Workflow that runs a's template on the
-// key that keyJSON evaluates to, as JSON. The key goes in as a JSON value
-// made by Argo's toJson, so no character of a key can break the manifest.
-func workflowManifest(c Config, a *pipeline.Asset, keyJSON string) (string, error) {
-	wf := newWorkflow(c, a, "")
-	b, err := json.Marshal(wf)
-	if err != nil {
-		return "", err
-	}
-	const placeholder = `"value":""`
-	if strings.Count(string(b), placeholder) != 1 {
-		return "", fmt.Errorf("workflow manifest: want one empty parameter value in %s", b)
-	}
-	return strings.Replace(string(b), placeholder, `"value":`+keyJSON, 1), nil
-}
-
-// newWorkflow is a Workflow that runs a's template on key; the sensors and
-// the release steps create these.
+// newWorkflow is a Workflow that runs a's template on key, as the sensors
+// create them.
 func newWorkflow(c Config, a *pipeline.Asset, key string) *specOnly[wfv1.WorkflowSpec] {
 	return &specOnly[wfv1.WorkflowSpec]{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow"},

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/workflow/common"
+	plugins "github.com/argoproj/argo-workflows/v3/workflow/util/plugins"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,7 +31,7 @@ func TestEveryBuild(t *testing.T) {
 			if len(b.objects) == 0 {
 				t.Fatal("no objects")
 			}
-			for _, c := range containers(b) {
+			for _, c := range containers(t, b) {
 				if err := lockedDown(c); err != nil {
 					t.Errorf("%s: %v", c.where, err)
 				}
@@ -65,8 +67,10 @@ type podContainer struct {
 }
 
 // containers lists every container fieldflow deploys (stubs of remote
-// manifests excepted).
-func containers(b *built) []podContainer {
+// manifests excepted), the executor plugin's sidecar among them, read from
+// its ConfigMap as Argo's controller reads it.
+func containers(t *testing.T, b *built) []podContainer {
+	t.Helper()
 	var out []podContainer
 	add := func(where string, spec corev1.PodSpec) {
 		for _, c := range append(spec.InitContainers, spec.Containers...) {
@@ -89,6 +93,17 @@ func containers(b *built) []podContainer {
 					out = append(out, podContainer{where: where + "/" + tmpl.Name, pod: v.Spec.SecurityContext, c: *tmpl.Container})
 				}
 			}
+		case *corev1.ConfigMap:
+			if v.Labels[common.LabelKeyConfigMapType] != common.LabelValueTypeConfigMapExecutorPlugin {
+				continue
+			}
+			p, err := plugins.FromConfigMap(v)
+			if err != nil {
+				t.Errorf("%s as Argo reads it: %v", where, err)
+				continue
+			}
+			// The agent pod's own security context is Argo's (non-root).
+			out = append(out, podContainer{where: where + "/sidecar", c: p.Spec.Sidecar.Container})
 		}
 	}
 	return out
@@ -159,8 +174,10 @@ func TestPinned(t *testing.T) {
 // role to an existing account.
 func TestRBACIsExactlyWhatIsNeeded(t *testing.T) {
 	want := map[string]string{
-		// workflow pods report their outputs; release and reconcile steps create Workflows
-		"Role fieldflow/fieldflow-workflow": "argoproj.io/workflowtaskresults:create,patch argoproj.io/workflows:create",
+		// workflow pods report their outputs; the agent runs the plugin nodes and reports them
+		"Role fieldflow/fieldflow-workflow": "argoproj.io/workflowtaskresults:create,patch argoproj.io/workflowtasksets:list,watch argoproj.io/workflowtasksets/status:patch",
+		// the plugin's sidecar creates the Workflows release and reconcile submit
+		"Role fieldflow/fieldflow-executor-plugin": "argoproj.io/workflows:create,get",
 		// the sensors create Workflows
 		"Role fieldflow/fieldflow-sensor": "argoproj.io/workflows:create",
 		// node discovery, cAdvisor through the node proxy, service discovery

@@ -158,7 +158,20 @@ var stubs = map[string][]any{
 				Name: "argo-server", Image: "argoproj/argocli:v3.7.3", Args: []string{"server"},
 			}}}}},
 		},
+		&appsv1.Deployment{
+			TypeMeta: typeMeta("apps/v1", "Deployment"), ObjectMeta: stubMeta("workflow-controller"),
+			Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{releaseController}}}},
+		},
 	},
+}
+
+// releaseController is the release's controller container
+// (manifests/base/workflow-controller) as far as the overlay patches it:
+// its command and its one env entry, which the patch must keep.
+var releaseController = corev1.Container{
+	Name: "workflow-controller", Image: "quay.io/argoproj/workflow-controller:v3.7.3",
+	Command: []string{"workflow-controller"},
+	Env:     []corev1.EnvVar{{Name: "LEADER_ELECTION_IDENTITY", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.name"}}}},
 }
 
 func typeMeta(apiVersion, kind string) metav1.TypeMeta {

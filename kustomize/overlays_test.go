@@ -59,7 +59,9 @@ func TestAWSOverlay(t *testing.T) {
 		if o.name == "terraform-outputs" {
 			t.Error("the local-config ConfigMap terraform-outputs is in the output")
 		}
-		if s, ok := o.value.(*corev1.Secret); ok {
+		// The agent's token Secrets hold no credentials of fieldflow's:
+		// Kubernetes fills them with the accounts' tokens.
+		if s, ok := o.value.(*corev1.Secret); ok && s.Type != corev1.SecretTypeServiceAccountToken {
 			t.Errorf("Secret %s on AWS: pods use their IAM role", s.Name)
 		}
 	}
@@ -84,10 +86,17 @@ func TestAWSOverlay(t *testing.T) {
 	if es.Spec.Template == nil || es.Spec.Template.ServiceAccountName != "fieldflow-events" {
 		t.Error("the sqs EventSource does not run as fieldflow-events")
 	}
-	for _, c := range containers(b) {
+	sidecars := 0
+	for _, c := range containers(t, b) {
 		if !strings.HasPrefix(c.c.Image, tf["ecr_repository_url"]+":") {
 			t.Errorf("%s runs %s, want the ECR repository %s", c.where, c.c.Image, tf["ecr_repository_url"])
 		}
+		if strings.HasSuffix(c.where, "/sidecar") {
+			sidecars++
+		}
+	}
+	if sidecars != 1 {
+		t.Errorf("%d executor plugin sidecars, want one", sidecars)
 	}
 }
 
@@ -138,6 +147,7 @@ func TestMinikubeOverlay(t *testing.T) {
 	if b.find("Service", "argo", "workflow-controller-metrics") == nil {
 		t.Error("no Service for the controller's metrics")
 	}
+	controllerAfterBuild(t, b)
 	for _, name := range []string{"prometheus", "grafana", "kube-state-metrics"} {
 		if b.find("Deployment", deploy.MonitoringNamespace, name) == nil {
 			t.Errorf("no %s: the monitoring component is not included", name)

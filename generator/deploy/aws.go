@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -41,7 +42,7 @@ func aws(p Params) ([]File, error) {
 	patches, files := eventDeletions(awsDir, p.Namespace, p.MinIOSource)
 	k.Patches = append(patches, types.Patch{
 		Path:   "pipeline-config.yaml",
-		Target: &types.Selector{ResId: resid.ResId{Gvk: resid.Gvk{Version: "v1", Kind: "ConfigMap"}, Name: p.PipelineConfigMap}},
+		Target: &types.Selector{ResId: configMapID(p.PipelineConfigMap)},
 	})
 	files = append(files, File{Path: awsDir + "pipeline-config.yaml", Objects: []any{[]JSONPatchOp{
 		{Op: "remove", Path: "/data/AWS_ENDPOINT_URL"},
@@ -57,9 +58,30 @@ func aws(p Params) ([]File, error) {
 		}})
 		files = append(files, File{Path: awsDir + name, Objects: []any{ops}})
 	}
+	if p.ExecutorPlugin != nil {
+		ops, err := withdrawSidecarEnv(p.ExecutorPlugin)
+		if err != nil {
+			return nil, err
+		}
+		name := "env-" + p.ExecutorPlugin.Name + ".yaml"
+		k.Patches = append(k.Patches, types.Patch{Path: name, Target: &types.Selector{ResId: configMapID(p.ExecutorPlugin.Name)}})
+		files = append(files, File{Path: awsDir + name, Objects: []any{ops}})
+	}
 	k.Replacements = fromTerraform(p)
-	return append(files, File{Path: awsDir + "kustomization.yaml", Objects: []any{k}}), nil
+	return append(files, File{Path: awsDir + "kustomization.yaml", Comment: awsNotes, Objects: []any{k}}), nil
 }
+
+// awsNotes head the AWS overlay's kustomization: what it needs of the
+// cluster and of kustomize that it cannot set itself.
+const awsNotes = `The cluster's Argo Workflows controller must run with ARGO_EXECUTOR_PLUGINS=true (executor
+plugins are off by default): every step of the templates but process runs on the workflow's
+agent pod, through the fieldflow executor plugin (templates/executor-plugin.yaml). Give it the
+environment the minikube overlay gives it (overlays/minikube/argo-workflows/workflow-controller.yaml:
+plugins on and the latency settings), e.g. with the Helm chart's controller.extraEnv.
+
+The ECR image is set inside the plugin's ConfigMap (the YAML in data.sidecar.container) by a
+replacement into structured data, which kustomize reads since v5.8.0 (kustomize/api v0.21). With a
+kubectl whose kustomize is older, build with kustomize v5.8+ and apply the output.`
 
 // JSONPatchOp is one RFC 6902 operation.
 type JSONPatchOp struct {
@@ -105,7 +127,7 @@ func withdrawEnv(wt *wfv1.WorkflowTemplate) []JSONPatchOp {
 // front of the image's tag.
 func fromTerraform(p Params) []types.ReplacementField {
 	var (
-		configMap   = resid.ResId{Gvk: resid.Gvk{Version: "v1", Kind: "ConfigMap"}, Name: p.PipelineConfigMap}
+		configMap   = configMapID(p.PipelineConfigMap)
 		eventSource = resid.ResId{Gvk: resid.Gvk{Group: "argoproj.io", Version: "v1alpha1", Kind: "EventSource"}, Name: p.SQSSource}
 		account     = func(name string) resid.ResId {
 			return resid.ResId{Gvk: resid.Gvk{Version: "v1", Kind: "ServiceAccount"}, Name: name}
@@ -121,12 +143,32 @@ func fromTerraform(p Params) []types.ReplacementField {
 			target(configMap, nil, "data.AWS_REGION"),
 			target(eventSource, nil, sqs+"region")),
 		replace("queue_name", target(eventSource, nil, sqs+"queue")),
-		replace("ecr_repository_url", &types.TargetSelector{
-			Select:     &types.Selector{ResId: resid.ResId{Gvk: resid.Gvk{Group: "argoproj.io", Version: "v1alpha1", Kind: "WorkflowTemplate"}}},
-			FieldPaths: []string{"spec.templates.*.container.image"},
-			Options:    &types.FieldOptions{Delimiter: ":", Index: 0},
-		}),
+		replace("ecr_repository_url", ecrTargets(p)...),
 	}
+}
+
+// ecrTargets are the images the ECR repository goes in front of: every
+// template container's, and the plugin sidecar's, inside its ConfigMap's
+// YAML. Templates are selected by name, those that run a container only:
+// a replacement fails on a target where its path matches nothing, and the
+// reconcile runs no pod.
+func ecrTargets(p Params) []*types.TargetSelector {
+	repo := &types.FieldOptions{Delimiter: ":", Index: 0}
+	var out []*types.TargetSelector
+	for _, wt := range p.Templates {
+		if slices.ContainsFunc(wt.Spec.Templates, func(t wfv1.Template) bool { return t.Container != nil }) {
+			out = append(out, target(resid.ResId{Gvk: resid.Gvk{Group: "argoproj.io", Version: "v1alpha1", Kind: "WorkflowTemplate"}, Name: wt.Name},
+				repo, "spec.templates.*.container.image"))
+		}
+	}
+	if p.ExecutorPlugin != nil {
+		out = append(out, target(configMapID(p.ExecutorPlugin.Name), repo, "data.["+sidecarKey+"].image"))
+	}
+	return out
+}
+
+func configMapID(name string) resid.ResId {
+	return resid.ResId{Gvk: resid.Gvk{Version: "v1", Kind: "ConfigMap"}, Name: name}
 }
 
 func replace(output string, targets ...*types.TargetSelector) types.ReplacementField {

@@ -39,11 +39,18 @@ type Params struct {
 	// Templates are the rendered WorkflowTemplates: the AWS overlay removes
 	// env entries from them by index.
 	Templates []*wfv1.WorkflowTemplate
+	// ExecutorPlugin is the rendered ConfigMap of the executor plugin: the
+	// AWS overlay removes env entries from its sidecar too.
+	ExecutorPlugin *corev1.ConfigMap
+	// Controller is how the minikube overlay runs Argo's controller.
+	Controller Controller
 }
 
 // File is one rendered file under kustomize/.
 type File struct {
-	Path    string
+	Path string
+	// Comment is written under the file's header as YAML comments.
+	Comment string
 	Objects []any
 }
 
@@ -53,7 +60,11 @@ const Root = "kustomize/"
 // Files renders every file under kustomize/.
 func Files(p Params) ([]File, error) {
 	files := append(base(p), monitoring()...)
-	files = append(files, minikube(p)...)
+	m, err := minikube(p)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, m...)
 	a, err := aws(p)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,8 @@ const (
 )
 
 const (
-	minikubeDir = Root + "overlays/minikube/"
+	minikubeOverlay = "overlays/minikube/"
+	minikubeDir     = Root + minikubeOverlay
 	// argoNamespace is where the release manifest installs Argo Workflows;
 	// the patches name it, as its objects do.
 	argoNamespace = "argo"
@@ -42,7 +43,7 @@ const (
 // minikube is the whole stack on one machine: the base, MinIO and its
 // bucket, Argo Workflows and Argo Events from their releases, and the
 // monitoring component. The sqs source is AWS's and is removed.
-func minikube(p Params) []File {
+func minikube(p Params) ([]File, error) {
 	k := kustomization()
 	k.Resources = []string{"../../base", "argo-workflows", "argo-events", "minio.yaml"}
 	k.Components = []string{"../../components/monitoring"}
@@ -56,14 +57,18 @@ func minikube(p Params) []File {
 	patches, deletes := eventDeletions(minikubeDir, p.Namespace, p.SQSSource)
 	k.Patches = patches
 	k.Replacements = credentialCopies(p)
+	controller, err := controllerPatch(p.Controller)
+	if err != nil {
+		return nil, err
+	}
 	return append(deletes,
 		File{Path: minikubeDir + "kustomization.yaml", Objects: []any{k}},
 		File{Path: minikubeDir + "minio.yaml", Objects: minio(p)},
-		argoWorkflows(), argoWorkflowsControllerPatch(), argoServerPatch(), controllerMetricsService(),
+		argoWorkflows(), argoWorkflowsControllerPatch(), controller, argoServerPatch(), controllerMetricsService(),
 		File{Path: minikubeDir + "argo-workflows/namespace.yaml", Objects: []any{namespace(argoNamespace)}},
 		argoEvents(),
 		File{Path: minikubeDir + "argo-events/namespace.yaml", Objects: []any{namespace("argo-events")}},
-	)
+	), nil
 }
 
 // Deletion is a strategic merge patch that deletes the object it names.
@@ -219,13 +224,18 @@ func bucketJob(p Params) *batchv1.Job {
 
 // argoWorkflows installs the v3.7.3 release into namespace argo, with its
 // controller's metrics on (TLS, as by default since v3.6; Prometheus
-// scrapes them through controllerMetricsService) and the UI without login
+// scrapes them through controllerMetricsService), executor plugins on and
+// the latency settings (controllerPatch), and the UI without login
 // (--auth-mode=server), for a local cluster only.
 func argoWorkflows() File {
 	k := kustomization()
 	k.Namespace = argoNamespace
 	k.Resources = []string{"namespace.yaml", ArgoWorkflowsInstall, "controller-metrics-service.yaml"}
-	k.Patches = []types.Patch{{Path: "workflow-controller-configmap.yaml"}, {Path: "argo-server.yaml"}}
+	k.Patches = []types.Patch{
+		{Path: "workflow-controller-configmap.yaml"},
+		{Path: controllerPatchName},
+		{Path: "argo-server.yaml"},
+	}
 	return File{Path: minikubeDir + "argo-workflows/kustomization.yaml", Objects: []any{k}}
 }
 
