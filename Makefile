@@ -9,10 +9,13 @@ export GOFLAGS ?= -buildvcs=false
 .PHONY: demo demo-minio test bench generate build local image deploy
 
 ## demo: sample data into ./demo, run through the generated Argo templates on Argo's own
-## controller (fieldflow-local), then the status table
+## controller (fieldflow-local), then the status table and what the run cost per input; the
+## same data through the direct engine (one process, no Argo) first, for its time beside it
 demo: local
-	rm -rf demo .cache/local
+	rm -rf demo .cache/local .cache/demo-direct
 	$(BIN)/fieldflow sample --store demo --faults
+	cp -r demo .cache/demo-direct
+	$(BIN)/fieldflow run --engine direct --store .cache/demo-direct --once > /dev/null
 	$(BIN)/fieldflow run --store demo --once
 
 ## demo-minio: the MinIO path as in a cluster: the pinned MinIO on loopback (data in .cache/demo-minio),

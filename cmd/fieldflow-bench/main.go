@@ -7,7 +7,9 @@
 // of 20,000 inputs, against listings with the SDK. With --local it also
 // times a small upload to its output through the local Argo engine, by
 // Argo Events' path on MinIO and by the engine's own watcher on a folder,
-// against `fieldflow process` by hand in the same run.
+// against `fieldflow process` by hand in the same run, and what the demo's
+// sample costs through it (workflows, pods, API writes per input) beside
+// the direct engine's time.
 //
 //	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow
 //	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow --minio .cache/minio-*/minio --cases backlog
@@ -49,7 +51,7 @@ func main() {
 	local := flag.String("local", "", "fieldflow-local binary: also measure upload-to-output latency through Argo (Argo Events on MinIO, the engine's watcher on a folder)")
 	minio := flag.String("minio", "", "MinIO server binary for the backlog and latency measures")
 	uploads := flag.Int("uploads", 5, "uploads timed by each path of the latency measure")
-	cases := flag.String("cases", "process,backlog,latency", "which measures to run (backlog needs --minio, latency --local and --minio)")
+	cases := flag.String("cases", "process,backlog,latency,cost", "which measures to run (backlog needs --minio, latency --local and --minio, cost --local)")
 	shape := backlogShape{}
 	flag.IntVar(&shape.boxes, "backlog-boxes", 500, "backlog: bounding boxes")
 	flag.IntVar(&shape.dates, "backlog-dates", 13, "backlog: dates of field files per box")
@@ -69,6 +71,9 @@ func main() {
 	}
 	if err == nil && selected["latency"] && *local != "" {
 		err = latency(ctx, *fieldflow, *local, *minio, *uploads)
+	}
+	if err == nil && selected["cost"] && *local != "" {
+		err = cost(ctx, *local)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fieldflow-bench:", err)

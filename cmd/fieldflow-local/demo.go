@@ -88,7 +88,7 @@ func demoMinio(ctx context.Context, o demoOptions) error {
 	defer stopWatch()
 	watched := make(chan error, 1)
 	go func() { watched <- r.engine.Watch(wctx) }()
-	phases, err := r.engine.Drive(ctx, os.Stderr, func(ctx context.Context) error {
+	res, err := r.engine.Drive(ctx, os.Stderr, func(ctx context.Context) error {
 		if err := waitReady(ctx, o.state, watched); err != nil {
 			return err
 		}
@@ -97,7 +97,8 @@ func demoMinio(ctx context.Context, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(engine.FormatPhases(phases))
+	fmt.Println(engine.FormatPhases(res.Phases))
+	fmt.Println(res.FormatCost())
 	fmt.Println(sensorMade(ctx, r.engine))
 	return runBeside(ctx, "fieldflow", "status", "--store", o.engine.Store)
 }

@@ -24,6 +24,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/agent"
 )
 
 func main() {
@@ -49,6 +51,9 @@ func run(args []string) error {
 			return err
 		}
 		return demoMinio(ctx, o)
+	case len(args) > 0 && args[0] == "agent":
+		// An agent pod's containers, as the process kubelet runs them.
+		return agent.Main(args[1:])
 	case len(args) > 0 && args[0] == "run":
 		o, err := parseRun(args[1:])
 		if err != nil {

@@ -22,11 +22,12 @@ func runEngine(ctx context.Context, o runOptions) error {
 	c := r.cluster
 	slog.Info("local engine up", "kubeconfig", c.Kubeconfig, "after", r.ready, "try", "kubectl --kubeconfig "+c.Kubeconfig+" get wf -n "+c.Namespace)
 	if o.once {
-		phases, err := r.engine.Once(ctx, os.Stderr)
+		res, err := r.engine.Once(ctx, os.Stderr)
 		if err != nil {
 			return err
 		}
-		fmt.Println(engine.FormatPhases(phases))
+		fmt.Println(engine.FormatPhases(res.Phases))
+		fmt.Println(res.FormatCost())
 		return nil
 	}
 	// An engine that no longer watches must not look as if it did: a

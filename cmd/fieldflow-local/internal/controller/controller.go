@@ -68,12 +68,19 @@ func Install(ctx context.Context, cfg *rest.Config, o Options) error {
 }
 
 // Run starts the controller and returns once its caches have synced.
+// It runs with the rendered Settings, as a cluster's controller does.
 func Run(ctx context.Context, cfg *rest.Config, o Options) (*Controller, error) {
-	setEnvDefaults()
+	s, err := RenderedSettings()
+	if err != nil {
+		return nil, err
+	}
+	setEnv(s)
 	initGLogLevel()
 	ready := routeLogs(o)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	wfc, err := newController(runCtx, cfg, o)
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = s.QPS, s.Burst
+	wfc, err := newController(runCtx, cfg, o, s.ExecutorPlugins)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -81,7 +88,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (*Controller, error) 
 	c := &Controller{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		wfc.Run(runCtx, 8, 2, 2, 2, 2)
+		wfc.Run(runCtx, s.Workers, 2, 2, 2, 2)
 	}()
 	if err := c.waitReady(ctx, ready); err != nil {
 		c.Stop(10 * time.Second)
@@ -112,17 +119,16 @@ func initGLogLevel() {
 	}
 }
 
-// setEnvDefaults sets the environment the controller reads, unless set:
-// no leader election, and 1 s between reconciliations of a workflow.
-func setEnvDefaults() {
-	for k, v := range map[string]string{"LEADER_ELECTION_DISABLE": "true", "DEFAULT_REQUEUE_TIME": "1s"} {
-		if _, ok := os.LookupEnv(k); !ok {
-			_ = os.Setenv(k, v)
-		}
+// setEnv sets the environment the controller package reads: no leader
+// election (one controller, in this process), and the rendered settings.
+func setEnv(s Settings) {
+	_ = os.Setenv("LEADER_ELECTION_DISABLE", "true")
+	for k, v := range s.Env {
+		_ = os.Setenv(k, v)
 	}
 }
 
-func newController(ctx context.Context, cfg *rest.Config, o Options) (*wfcontroller.WorkflowController, error) {
+func newController(ctx context.Context, cfg *rest.Config, o Options, plugins bool) (*wfcontroller.WorkflowController, error) {
 	cfg = rest.AddUserAgent(rest.CopyConfig(cfg), "fieldflow-local/argo-workflow-controller")
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -137,7 +143,7 @@ func newController(ctx context.Context, cfg *rest.Config, o Options) (*wfcontrol
 		image = DefaultExecutorImage
 	}
 	wfc, err := wfcontroller.NewWorkflowController(ctx, cfg, kube, wf, o.Namespace, o.Namespace,
-		image, "", "text", ConfigMapName, false)
+		image, "", "text", ConfigMapName, plugins)
 	if err != nil {
 		return nil, fmt.Errorf("create workflow controller: %w", err)
 	}

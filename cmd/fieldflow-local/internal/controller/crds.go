@@ -30,8 +30,8 @@ const argoModule = "github.com/argoproj/argo-workflows/v3"
 // a restart skips the (slow) update of an unchanged CRD.
 const sourceHash = "fieldflow.io/source-sha256"
 
-// argoVersion is the argo-workflows version linked into this binary.
-func argoVersion() string {
+// ArgoVersion is the argo-workflows version linked into this binary.
+func ArgoVersion() string {
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range info.Deps {
 			if d.Path == argoModule {
@@ -53,7 +53,7 @@ func CRDDir() (string, error) {
 		}
 		cache = strings.TrimSpace(string(out))
 	}
-	dir := filepath.Join(cache, argoModule+"@"+argoVersion(), "manifests", "base", "crds", "full")
+	dir := filepath.Join(cache, argoModule+"@"+ArgoVersion(), "manifests", "base", "crds", "full")
 	if _, err := os.Stat(dir); err != nil {
 		return "", fmt.Errorf("argo CRDs not found (go mod download %s, or --crds): %w", argoModule, err)
 	}

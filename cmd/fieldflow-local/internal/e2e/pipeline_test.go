@@ -32,8 +32,9 @@ func TestSampleThroughArgo(t *testing.T) {
 	start := time.Now()
 	out := run(t, fieldflow, "run", "--once", "--store", argoStore, "--state", state, "--parallel", "8", "--metrics-addr", "127.0.0.1:0")
 	t.Logf("run --once through Argo took %s\n%s", time.Since(start).Round(time.Second), lastLines(out, 2))
+	checkCost(t, out)
 	direct := sameAsDirect(t, fieldflow, argoStore, directStore)
-	checkNodes(t, local, argoStore, state, direct)
+	checkNodes(t, local, fieldflow, argoStore, state, direct)
 }
 
 // sameAsDirect runs the in-process engine on direct, a copy of the data
@@ -93,7 +94,7 @@ func states(t *testing.T, fieldflow, store string, env ...string) map[string]str
 
 // checkNodes brings the engine back up (`up`) on the run's state and store
 // and checks the field workflows it ran.
-func checkNodes(t *testing.T, local, store, state string, want map[string]string) {
+func checkNodes(t *testing.T, local, fieldflow, store, state string, want map[string]string) {
 	dir := t.TempDir()
 	e := &upEngine{dir: dir, store: store, state: state, log: filepath.Join(dir, "engine.log")}
 	if err := e.start(local); err != nil {
@@ -113,6 +114,7 @@ func checkNodes(t *testing.T, local, store, state string, want map[string]string
 		t.Fatal(err)
 	}
 	checkFieldNodes(t, list.Items, want)
+	checkAgentNodes(t, fieldflow, store, list.Items, want)
 }
 
 // checkFieldNodes wants the dependency checks as nodes of the field

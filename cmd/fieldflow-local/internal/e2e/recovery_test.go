@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -74,12 +73,7 @@ func TestEngineKilled(t *testing.T) {
 // returns the pods that were running.
 func killMidRun(t *testing.T, local, store, state string) []string {
 	t.Helper()
-	slow := filepath.Join(t.TempDir(), "slow-fieldflow")
-	script := "#!/bin/sh\nsleep 2\nexec " + filepath.Join(filepath.Dir(local), "fieldflow-pod") + ` "$@"` + "\n"
-	if err := os.WriteFile(slow, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2", "--fieldflow", slow)
+	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2", "--fieldflow", slowFieldflow(t, local))
 	cfg, ns := clientConfig(t, filepath.Join(state, "kubeconfig"))
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	deadline := time.Now().Add(5 * time.Minute)

@@ -94,6 +94,12 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 	if fieldflow, err = filepath.Abs(fieldflow); err != nil {
 		return nil, err
 	}
+	// Argo's executor ("argoexec") runs only in agent pods here: the
+	// kubelet plays it for the other pods. This binary holds Argo's agent.
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
 	env := map[string]string{"FIELDFLOW_STORE": store}
 	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_REGION", "FIELDFLOW_LOG_LEVEL"} {
 		env[k] = os.Getenv(k) // the cluster's endpoint means nothing here
@@ -102,7 +108,7 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 		Kube: e.kube, Argo: e.argo, Config: cfg,
 		Namespace: e.manifests.Namespace,
 		Node:      "local",
-		Programs:  map[string]string{"fieldflow": fieldflow},
+		Programs:  map[string]string{"fieldflow": fieldflow, "argoexec": self},
 		Env:       env,
 		WorkDir:   filepath.Join(e.opt.StateDir, "pods"),
 		Parallel:  e.opt.Parallel,

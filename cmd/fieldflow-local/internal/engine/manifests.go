@@ -33,6 +33,7 @@ type Manifests struct {
 	Roles     []*rbacv1.Role
 	Bindings  []*rbacv1.RoleBinding
 	Configs   []*corev1.ConfigMap
+	Secrets   []*corev1.Secret // service account tokens; never credentials
 	Sensors   []*ev.Sensor
 	Sources   []*ev.EventSource
 	Namespace string
@@ -98,12 +99,14 @@ func (m *Manifests) add(doc []byte) error {
 		into = appendNew(&m.Bindings)
 	case "ConfigMap":
 		into = appendNew(&m.Configs)
+	case "Secret":
+		into = appendNew(&m.Secrets)
 	case "Sensor":
 		into = appendNew(&m.Sensors)
 	case "EventSource":
 		into = appendNew(&m.Sources)
 	case "EventBus", "":
-		return nil // no event bus locally: events go straight to the sensors
+		return nil // fieldflow-events embeds the bus; the cluster's object configures none
 	default:
 		return fmt.Errorf("unexpected kind %q", meta.Kind)
 	}

@@ -26,47 +26,66 @@ import (
 // A workflow still unfinished past the templates' longest deadline (plus
 // a grace) ends the run with an error naming it: Argo fails a workflow at
 // its deadline, so one still running then is stuck.
-func (e *Engine) Once(ctx context.Context, w io.Writer) (map[wfv1.WorkflowPhase]int, error) {
+func (e *Engine) Once(ctx context.Context, w io.Writer) (Result, error) {
 	return e.Drive(ctx, w, e.replay)
 }
 
 // Drive runs feed, which brings the inputs (a replay, or uploads the event
 // path turns into workflows), then waits as Once does until nothing more
 // can run, showing progress on w all along.
-func (e *Engine) Drive(ctx context.Context, w io.Writer, feed func(context.Context) error) (map[wfv1.WorkflowPhase]int, error) {
-	start := time.Now().Truncate(time.Second) // creationTimestamp has whole seconds
+func (e *Engine) Drive(ctx context.Context, w io.Writer, feed func(context.Context) error) (Result, error) {
+	t0 := time.Now()
+	start := t0.Truncate(time.Second) // creationTimestamp has whole seconds
+	before0, err := apiCost()
+	if err != nil {
+		return Result{}, err
+	}
 	pctx, stopProgress := context.WithCancel(ctx)
 	defer stopProgress()
 	go e.showProgress(pctx, w, start)
 	if err := feed(ctx); err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	var before []string
 	for {
 		if err := e.waitIdle(ctx); err != nil {
-			return nil, err
+			return Result{}, err
 		}
 		ready, err := e.proc.Ready(ctx, "")
 		if err != nil {
-			return nil, err
+			return Result{}, err
 		}
 		if len(ready) == 0 {
 			break
 		}
 		if strings.Join(ready, "\n") == strings.Join(before, "\n") {
-			return nil, fmt.Errorf("%d inputs stay ready after a reconcile, e.g. %s: see `kubectl get wf`", len(ready), ready[0])
+			return Result{}, fmt.Errorf("%d inputs stay ready after a reconcile, e.g. %s: see `kubectl get wf`", len(ready), ready[0])
 		}
 		before = ready
 		if err := e.Reconcile(ctx); err != nil {
-			return nil, err
+			return Result{}, err
 		}
 	}
 	stopProgress()
+	r := Result{Elapsed: time.Since(t0)}
 	wfs, err := e.workflowsSince(ctx, start)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	return countPhases(wfs), nil
+	r.Phases = countPhases(wfs)
+	after, err := apiCost()
+	if err != nil {
+		return Result{}, err
+	}
+	r.Cost = after.minus(before0)
+	states, err := e.fileStates(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, n := range states {
+		r.Inputs += n
+	}
+	return r, nil
 }
 
 // replay notifies every object under the input folders once.

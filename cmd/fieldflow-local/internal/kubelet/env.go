@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"sort"
 
@@ -13,9 +14,9 @@ import (
 
 // env builds a process environment from the container's: literal values,
 // Secret and ConfigMap references read from the API, the pod's name and
-// namespace; then the kubelet's overrides. Nothing of this process's own
-// environment leaks in but PATH and HOME.
-func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container) ([]string, error) {
+// namespace; then the kubelet's overrides, and over them over. Nothing of
+// this process's own environment leaks in but PATH and HOME.
+func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container, over ...map[string]string) ([]string, error) {
 	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME")}
 	for _, e := range ctr.Env {
 		v, ok, err := k.value(ctx, pod, e)
@@ -26,8 +27,9 @@ func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container
 			vars[e.Name] = v
 		}
 	}
-	for name, v := range k.Env {
-		vars[name] = v
+	maps.Copy(vars, k.Env)
+	for _, o := range over {
+		maps.Copy(vars, o)
 	}
 	out := make([]string, 0, len(vars))
 	for name, v := range vars {

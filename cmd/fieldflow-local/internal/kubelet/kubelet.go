@@ -119,12 +119,20 @@ func (k *Kubelet) claim(ctx context.Context, name string) (context.Context, bool
 	return podCtx, true
 }
 
-// launch runs a claimed, bound pod when a slot is free.
+// launch runs a claimed, bound pod when a slot is free. An agent pod
+// takes no slot: it waits on its workflow most of its life, and the pods
+// its workflow waits for must not wait for its slot.
 func (k *Kubelet) launch(podCtx context.Context, pod *corev1.Pod, slots chan struct{}) {
 	ended := k.track(pod.Name) // from binding on, a follower of its log waits for it
 	go func() {
 		defer ended()
 		defer k.stop(pod.Name)
+		if isAgent(pod) {
+			if err := k.runAgent(podCtx, pod); err != nil {
+				k.Log.Warn("agent pod", "pod", pod.Name, "err", err)
+			}
+			return
+		}
 		select {
 		case slots <- struct{}{}:
 		case <-podCtx.Done():

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -14,12 +15,13 @@ import (
 
 // containerLogName is the main container's log in its pod folder: its
 // stdout and stderr together, in the format a container runtime writes.
-const containerLogName = "main.log"
+var containerLogName = logName(mainContainer)
 
 // handleContainerLogs serves GET /containerLogs/{namespace}/{pod}/{container},
 // what the API server's pods/log proxies to (`kubectl logs`, `argo logs`).
-// Only the main container runs here: the others (init, wait) have an
-// empty log. A pod this kubelet does not run is 404, as is a container the
+// Of a workflow pod only the main container runs here: the others (init,
+// wait) have an empty log. Every container of an agent pod runs and has
+// its log. A pod this kubelet does not run is 404, as is a container the
 // pod does not have.
 func (k *Kubelet) handleContainerLogs(w http.ResponseWriter, r *http.Request) {
 	ns, name, ctr := r.PathValue("namespace"), r.PathValue("pod"), r.PathValue("container")
@@ -43,10 +45,10 @@ func (k *Kubelet) handleContainerLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(http.StatusOK)
-	if ctr != mainContainer {
-		return
+	path := filepath.Join(k.WorkDir, name, logName(ctr))
+	if _, err := os.Stat(path); err != nil {
+		return // a container that did not run
 	}
-	path := filepath.Join(k.WorkDir, name, containerLogName)
 	if err := copyLog(r.Context(), w, path, k.ended(name), o); err != nil && r.Context().Err() == nil {
 		k.Log.Warn("container log", "pod", name, "err", err)
 	}

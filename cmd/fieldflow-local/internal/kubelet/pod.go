@@ -119,7 +119,7 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 		defer cancel()
 	}
 	var stdout bytes.Buffer
-	runErr := k.exec(ctx, dir, argv, env, &stdout)
+	runErr := k.exec(ctx, dir, ctr.Name, argv, env, &stdout)
 	out := outcome{outputs: &wfv1.Outputs{}}
 	var exitErr *exec.ExitError
 	switch {
@@ -128,7 +128,7 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 		if out.exitCode < 0 {
 			out.exitCode = killedExit
 		}
-		out.message = lastLine(filepath.Join(dir, "stderr.log"))
+		out.message = lastLine(filepath.Join(dir, stderrName(ctr.Name)))
 	case runErr != nil:
 		return outcome{exitCode: 64, message: runErr.Error()}
 	}
@@ -145,19 +145,21 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 	return out
 }
 
-// exec runs argv in dir. Its stdout is kept in stdout (outputs.result) and
-// its stderr in stderr.log (the failure message), and both go to the
-// container log the log API serves, as a container runtime writes it.
-func (k *Kubelet) exec(ctx context.Context, dir string, argv, env []string, stdout io.Writer) error {
+// exec runs argv in dir as the container named ctr. Its stdout is kept in
+// stdout (outputs.result) and its stderr in stderrName(ctr) (the failure
+// message), and both go to the container log the log API serves, as a
+// container runtime writes it. files are handed to the process from file
+// descriptor 3 on (a listening socket, for socket activation).
+func (k *Kubelet) exec(ctx context.Context, dir, ctr string, argv, env []string, stdout io.Writer, files ...*os.File) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	stderrLog, err := os.Create(filepath.Join(dir, "stderr.log"))
+	stderrLog, err := os.Create(filepath.Join(dir, stderrName(ctr)))
 	if err != nil {
 		return err
 	}
 	defer stderrLog.Close()
-	combined, err := createLogFile(filepath.Join(dir, containerLogName))
+	combined, err := createLogFile(filepath.Join(dir, logName(ctr)))
 	if err != nil {
 		return err
 	}
@@ -166,13 +168,19 @@ func (k *Kubelet) exec(ctx context.Context, dir string, argv, env []string, stdo
 	defer errLog.Close()
 	defer outLog.Close()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir, cmd.Env = dir, env
+	cmd.Dir, cmd.Env, cmd.ExtraFiles = dir, env, files
 	cmd.Stdout, cmd.Stderr = io.MultiWriter(stdout, outLog), io.MultiWriter(stderrLog, errLog)
 	// The process dies with the engine, as a container dies with its node:
 	// the next start fails the pod instead of leaving it to run unseen.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return cmd.Run()
 }
+
+// logName is a container's log in its pod folder.
+func logName(ctr string) string { return ctr + ".log" }
+
+// stderrName keeps a container's stderr alone, for its failure message.
+func stderrName(ctr string) string { return ctr + ".stderr" }
 
 func lastLine(path string) string {
 	b, _ := os.ReadFile(path)

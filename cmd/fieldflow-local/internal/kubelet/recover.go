@@ -21,7 +21,8 @@ const lostMessage = "lost: fieldflow-local stopped while this pod ran, and its p
 // recover settles the pods an earlier process of this kubelet bound, as a
 // kubelet does for a node that restarted: a pod that had started has lost
 // its process and is failed, so that Argo retries or fails its node by the
-// template's rules; a pod bound but never started is run now. Without
+// template's rules, unless its restart policy restarts it (an agent pod);
+// a pod bound but never started is run now. Without
 // this, dead pods would hold their workflows, and the slots of the pods
 // behind them, until their deadline.
 func (k *Kubelet) recover(ctx context.Context, slots chan struct{}) error {
@@ -34,7 +35,7 @@ func (k *Kubelet) recover(ctx context.Context, slots chan struct{}) error {
 		if pod.Spec.NodeName != k.Node || pod.DeletionTimestamp != nil || finished(pod) {
 			continue
 		}
-		if pod.Status.Phase == corev1.PodPending && pod.Status.StartTime == nil {
+		if pod.Status.Phase == corev1.PodPending && pod.Status.StartTime == nil || restarts(pod) {
 			if podCtx, ok := k.claim(ctx, pod.Name); ok {
 				k.Log.Info("running a pod bound before a restart", "pod", pod.Name)
 				k.launch(podCtx, pod, slots)
@@ -46,6 +47,12 @@ func (k *Kubelet) recover(ctx context.Context, slots chan struct{}) error {
 		}
 	}
 	return nil
+}
+
+// restarts says whether a pod's containers are started again when they
+// end badly: Argo's workflow pods never are, its agent pods are.
+func restarts(pod *corev1.Pod) bool {
+	return pod.Spec.RestartPolicy == corev1.RestartPolicyOnFailure || pod.Spec.RestartPolicy == corev1.RestartPolicyAlways
 }
 
 func finished(pod *corev1.Pod) bool {
