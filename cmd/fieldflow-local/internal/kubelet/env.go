@@ -18,8 +18,9 @@ import (
 // this process's own environment leaks in but PATH and HOME.
 func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container, over ...map[string]string) ([]string, error) {
 	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME")}
+	objs := objects{}
 	for _, e := range ctr.Env {
-		v, ok, err := k.value(ctx, pod, e)
+		v, ok, err := k.value(ctx, pod, e, objs)
 		if err != nil {
 			return nil, fmt.Errorf("env %s: %w", e.Name, err)
 		}
@@ -39,17 +40,42 @@ func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container
 	return out, nil
 }
 
+// objects holds the Secrets and ConfigMaps one container's environment
+// read, by kind and name: a container names the same few objects in many
+// variables, and each is read once (the kubelet's client is rate limited,
+// as a real kubelet's).
+type objects map[string]result
+
+type result struct {
+	data map[string]string
+	err  error
+}
+
+// once reads the object of kind and name with get, or returns what an
+// earlier call read.
+func (o objects) once(kind, name string, get func() (map[string]string, error)) func() (map[string]string, error) {
+	return func() (map[string]string, error) {
+		id := kind + "/" + name
+		if r, ok := o[id]; ok {
+			return r.data, r.err
+		}
+		data, err := get()
+		o[id] = result{data, err}
+		return data, err
+	}
+}
+
 // value is an env var's value and whether it is set. As in a real kubelet,
 // a reference to a missing object or key is an error, unless it is
 // optional: then the variable is left unset.
-func (k *Kubelet) value(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar) (string, bool, error) {
+func (k *Kubelet) value(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar, objs objects) (string, bool, error) {
 	from := e.ValueFrom
 	switch {
 	case from == nil:
 		return e.Value, true, nil
 	case from.SecretKeyRef != nil:
 		ref := from.SecretKeyRef
-		return lookup(ref.Name, ref.Key, ref.Optional, func() (map[string]string, error) {
+		return lookup(ref.Name, ref.Key, ref.Optional, objs.once("Secret", ref.Name, func() (map[string]string, error) {
 			s, err := k.Kube.CoreV1().Secrets(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 			if err != nil {
 				return nil, err
@@ -59,16 +85,16 @@ func (k *Kubelet) value(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar) (
 				data[key] = string(b)
 			}
 			return data, nil
-		})
+		}))
 	case from.ConfigMapKeyRef != nil:
 		ref := from.ConfigMapKeyRef
-		return lookup(ref.Name, ref.Key, ref.Optional, func() (map[string]string, error) {
+		return lookup(ref.Name, ref.Key, ref.Optional, objs.once("ConfigMap", ref.Name, func() (map[string]string, error) {
 			cm, err := k.Kube.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 			if err != nil {
 				return nil, err
 			}
 			return cm.Data, nil
-		})
+		}))
 	case from.FieldRef != nil:
 		switch from.FieldRef.FieldPath {
 		case "metadata.name":
