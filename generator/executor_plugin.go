@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fieldflow/fieldflow/generator/deploy"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/plugin"
 )
@@ -70,7 +71,7 @@ func sidecar(c Config) (*corev1.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := lockedDown()
+	sc := deploy.Locked()
 	sc.RunAsUser = ptr(int64(runAs))
 	sc.RunAsGroup = ptr(int64(agentGroup))
 	return &corev1.Container{

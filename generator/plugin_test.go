@@ -55,22 +55,6 @@ func pluginOp(t *testing.T, tmpl wfv1.Template) plugin.Op {
 	return op
 }
 
-// opName is the operation op sets.
-func opName(op plugin.Op) string {
-	switch {
-	case op.Check != nil:
-		return "check"
-	case op.Verdict != nil:
-		return "verdict"
-	case op.Ready != nil:
-		return "ready"
-	case op.Submit != nil:
-		return "submit"
-	default:
-		return "status"
-	}
-}
-
 // TestEveryStepButProcessIsAPluginNode checks each template's steps: the
 // DAG, process in its own pod, and everything else a fieldflow plugin
 // node whose body decodes strictly, declaring the outputs the contract
@@ -132,7 +116,7 @@ func TestEveryStepButProcessIsAPluginNode(t *testing.T) {
 						t.Errorf("unexpected plugin template %s", tmpl.Name)
 						continue
 					}
-					if got := opName(pluginOp(t, tmpl)); got != want.op {
+					if got := pluginOp(t, tmpl).Kind(); got != want.op {
 						t.Errorf("%s runs %s, want %s", tmpl.Name, got, want.op)
 					}
 					var declared []string

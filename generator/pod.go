@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fieldflow/fieldflow/generator/deploy"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
@@ -89,22 +90,9 @@ func container(c Config, profile pipeline.Profile, args ...string) (*corev1.Cont
 		Env:             env(c, profile),
 		Resources:       res,
 		VolumeMounts:    []corev1.VolumeMount{{Name: scratchVolume, MountPath: scratchPath}},
-		SecurityContext: lockedDown(),
+		SecurityContext: deploy.Locked(),
 	}
 	return ctr, nil
-}
-
-// lockedDown is the security context of every fieldflow container:
-// non-root, a read-only root filesystem, no privilege escalation, no
-// capabilities, the runtime's default seccomp profile.
-func lockedDown() *corev1.SecurityContext {
-	return &corev1.SecurityContext{
-		RunAsNonRoot:             ptr(true),
-		ReadOnlyRootFilesystem:   ptr(true),
-		AllowPrivilegeEscalation: ptr(false),
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-	}
 }
 
 // env is a workflow container's environment: the settings and the store

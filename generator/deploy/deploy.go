@@ -105,10 +105,11 @@ func meta(namespace, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels(name)}
 }
 
-// locked is the container security context every container here gets:
-// non-root, no privilege escalation, no capabilities, a read-only root
-// filesystem (writable paths are emptyDirs).
-func locked() *corev1.SecurityContext {
+// Locked is the container security context every container fieldflow
+// renders gets, its own and the deployments': non-root, no privilege
+// escalation, no capabilities, a read-only root filesystem (writable paths
+// are emptyDirs), the runtime's default seccomp profile.
+func Locked() *corev1.SecurityContext {
 	return &corev1.SecurityContext{
 		RunAsNonRoot:             ptr(true),
 		ReadOnlyRootFilesystem:   ptr(true),

@@ -144,7 +144,7 @@ func minio(p Params) []any {
 			{Name: "data", MountPath: "/data"},
 			{Name: "tmp", MountPath: "/tmp"},
 		},
-		SecurityContext: locked(),
+		SecurityContext: Locked(),
 	}
 	pod := corev1.PodSpec{
 		AutomountServiceAccountToken: ptr(false),
@@ -201,7 +201,7 @@ func bucketJob(p Params) *batchv1.Job {
 		},
 		Resources:       limits("10m", "32Mi", "200m", "128Mi"),
 		VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
-		SecurityContext: locked(),
+		SecurityContext: Locked(),
 	}
 	return &batchv1.Job{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},

@@ -89,7 +89,7 @@ func prometheus() []any {
 			{Name: "config", MountPath: "/etc/prometheus", ReadOnly: true},
 			{Name: "data", MountPath: "/prometheus"},
 		},
-		SecurityContext: locked(),
+		SecurityContext: Locked(),
 	}
 	pod := corev1.PodSpec{
 		ServiceAccountName: "prometheus",
@@ -116,7 +116,7 @@ func kubeStateMetrics() []any {
 		Ports:           []corev1.ContainerPort{containerPort("http-metrics", 8080), containerPort("telemetry", 8081)},
 		ReadinessProbe:  httpProbe("/readyz", "telemetry"),
 		Resources:       limits("10m", "64Mi", "200m", "256Mi"),
-		SecurityContext: locked(),
+		SecurityContext: Locked(),
 	}
 	pod := corev1.PodSpec{
 		ServiceAccountName: "kube-state-metrics",
@@ -155,7 +155,7 @@ func grafana() []any {
 			{Name: "dashboard-providers", MountPath: "/etc/grafana/provisioning/dashboards", ReadOnly: true},
 			{Name: "dashboards", MountPath: dashboardDir, ReadOnly: true},
 		},
-		SecurityContext: locked(),
+		SecurityContext: Locked(),
 	}
 	pod := corev1.PodSpec{
 		AutomountServiceAccountToken: ptr(false),

@@ -51,8 +51,8 @@ func (op Op) count() int {
 	return n
 }
 
-// name is the operation op sets, for logs.
-func (op Op) name() string {
+// Kind is the operation op sets: check, verdict, ready, submit or status.
+func (op Op) Kind() string {
 	switch {
 	case op.Check != nil:
 		return "check"

@@ -137,7 +137,7 @@ func (s *Server) execute(ctx context.Context, args executeArgs) executeReply {
 	} else {
 		node = s.run(ctx, wf, op)
 	}
-	s.log.Info("node", "workflow", wf.Name, "template", args.Template.Name, "op", op.name(),
+	s.log.Info("node", "workflow", wf.Name, "template", args.Template.Name, "op", op.Kind(),
 		"phase", node.Phase, "message", node.Message, "exitCode", *node.Outputs.ExitCode, "seconds", time.Since(start).Seconds())
 	return executeReply{Node: &node}
 }
@@ -153,7 +153,7 @@ func (s *Server) run(ctx context.Context, wf workflowMeta, op Op) nodeResult {
 		return err
 	})
 	if c, ok := errors.AsType[processor.Crash](err); ok {
-		s.log.Error("panic", "workflow", wf.Name, "op", op.name(), "panic", c.Value, "stack", string(c.Stack))
+		s.log.Error("panic", "workflow", wf.Name, "op", op.Kind(), "panic", c.Value, "stack", string(c.Stack))
 	}
 	if err != nil {
 		return failed(err)
