@@ -70,7 +70,9 @@ func Main(args []string) error {
 
 // writeTokens gives each plugin a random bearer token in
 // /var/run/argo/NAME/token, which its sidecar reads as /var/run/argo/token
-// (its subPath): what `argoexec agent init` does.
+// (its subPath): what `argoexec agent init` does. Unlike Argo's, it can
+// run again (an init container killed and restarted): a token already
+// written is kept.
 func writeTokens(varRunArgo string) error {
 	names, err := jsonList(common.EnvVarPluginNames)
 	if err != nil {
@@ -78,10 +80,21 @@ func writeTokens(varRunArgo string) error {
 	}
 	for _, name := range names {
 		dir := filepath.Join(varRunArgo, name)
-		if err := os.Mkdir(dir, 0o770); err != nil {
+		if err := os.MkdirAll(dir, 0o770); err != nil {
 			return fmt.Errorf("plugin %s token: %w", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "token"), []byte(rand.String(32)), 0o440); err != nil {
+		token := filepath.Join(dir, "token")
+		if _, err := os.Stat(token); err == nil {
+			continue
+		}
+		// Whole or not at all: a half-written token would fail its
+		// sidecar for good.
+		tmp := token + ".new"
+		_ = os.Remove(tmp) // an earlier run's, read-only
+		if err := os.WriteFile(tmp, []byte(rand.String(32)), 0o440); err != nil {
+			return fmt.Errorf("plugin %s token: %w", name, err)
+		}
+		if err := os.Rename(tmp, token); err != nil {
 			return fmt.Errorf("plugin %s token: %w", name, err)
 		}
 	}

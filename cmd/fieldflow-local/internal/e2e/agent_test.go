@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,12 +15,17 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
+
+// doneReason starts a check's reason for a file already done.
+const doneReason = "done, nothing to run: "
 
 // The dependency checks of a field workflow, as its DAG names them.
 var fieldChecks = []string{"start-date", "box-processed", "earlier-dates-processed"}
@@ -62,12 +68,14 @@ func podsOf(wf *wfv1.Workflow) int {
 
 // checkAgentNodes wants every check of every field workflow to be a plugin
 // node (run in the agent) with its reason as its message, one pod for a
-// workflow that did not process and two for one that did; and, for each
-// input left waiting or out of range, its last workflow's check messages to
-// be what `fieldflow check` says of it now.
-func checkAgentNodes(t *testing.T, fieldflow, store string, wfs []wfv1.Workflow, want map[string]string) {
+// workflow that did not process and two for one that did; and every
+// start-date node's message to be what `fieldflow check` says of its file.
+// (The other checks' reasons change as other files finish: a file waiting
+// for one earlier date waits for the next one once that is done.)
+func checkAgentNodes(t *testing.T, fieldflow, store string, wfs []wfv1.Workflow) {
 	t.Helper()
-	last := map[string]*wfv1.Workflow{}
+	says := map[string]string{} // fieldflow check --check start-date, by key
+	compared := 0
 	for i := range wfs {
 		wf := &wfs[i]
 		if wf.Status.Phase != wfv1.WorkflowSucceeded {
@@ -86,28 +94,22 @@ func checkAgentNodes(t *testing.T, fieldflow, store string, wfs []wfv1.Workflow,
 			}
 		}
 		key := engine.KeyOf(wf)
-		if l := last[key]; l == nil || l.CreationTimestamp.Before(&wf.CreationTimestamp) {
-			last[key] = wf
-		}
-	}
-	compared := 0
-	for key, wf := range last {
-		if s := want[key]; s != "waiting" && s != "out-of-range" {
-			continue
-		}
-		for _, name := range fieldChecks {
+		if _, ok := says[key]; !ok {
 			var v struct{ Reason string }
-			if err := json.Unmarshal([]byte(run(t, fieldflow, "check", "--store", store, "--key", key, "--check", name)), &v); err != nil {
+			if err := json.Unmarshal([]byte(run(t, fieldflow, "check", "--store", store, "--key", key, "--check", "start-date")), &v); err != nil {
 				t.Fatal(err)
 			}
-			if n := nodeNamed(wf, name); n != nil && n.Message != v.Reason {
-				t.Errorf("%s, check %s: node message %q, fieldflow check says %q", key, name, n.Message, v.Reason)
-			}
-			compared++
+			says[key] = v.Reason
 		}
+		// A file done now was judged before it was: by its date then.
+		n, done := nodeNamed(wf, "start-date"), strings.HasPrefix(says[key], doneReason)
+		if n == nil || n.Message != says[key] && !(done && (strings.HasPrefix(n.Message, doneReason) || strings.HasPrefix(n.Message, "dated "))) {
+			t.Errorf("workflow %s of %s: start-date says %s, fieldflow check says %q", wf.Name, key, describe(n), says[key])
+		}
+		compared++
 	}
 	if compared == 0 {
-		t.Error("no waiting or out-of-range field input to compare its checks with fieldflow check")
+		t.Error("no field workflow to compare its checks with fieldflow check")
 	}
 }
 
@@ -213,4 +215,61 @@ func killPodProcesses(t *testing.T, folder string) int {
 		}
 	}
 	return n
+}
+
+// TestPluginPermanentError submits, on the shared engine, a workflow of
+// the generated field template for a key that is no input of the store:
+// the first check's plugin node replies a permanent error (exit code 3),
+// which the generated retry expression does not retry, so the workflow
+// fails after one attempt instead of hanging or retrying (Argo issue
+// 13444 reports retries of agent nodes hanging).
+func TestPluginPermanentError(t *testing.T) {
+	e := sharedUp(t)
+	cfg, ns := clientConfig(t, e.kubeconfig)
+	argo := wfclientset.NewForConfigOrDie(cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	key := "fields/input/00000000000000000000000000000000/fields_2025-06-03.jsonl" // no such file
+	wf, err := argo.ArgoprojV1alpha1().Workflows(ns).Create(ctx, &wfv1.Workflow{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "permanent-"},
+		Spec: wfv1.WorkflowSpec{
+			WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: "fieldflow-field"},
+			Arguments:           wfv1.Arguments{Parameters: []wfv1.Parameter{{Name: pipeline.KeyParam, Value: wfv1.AnyStringPtr(key)}}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for wf.Status.Phase != wfv1.WorkflowFailed {
+		if wf.Status.Phase.Completed() || ctx.Err() != nil {
+			t.Fatalf("workflow %s is %s (%s), want Failed", wf.Name, wf.Status.Phase, wf.Status.Message)
+		}
+		time.Sleep(time.Second)
+		if wf, err = argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, wf.Name, metav1.GetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range fieldChecks {
+		var tries []wfv1.NodeStatus
+		for _, n := range wf.Status.Nodes {
+			if n.Type == wfv1.NodeTypePlugin && strings.HasPrefix(n.DisplayName, name+"(") {
+				tries = append(tries, n)
+			}
+		}
+		if len(tries) != 1 {
+			t.Errorf("check %s ran %d times, want once: a permanent error is not retried", name, len(tries))
+			continue
+		}
+		n := tries[0]
+		code := ""
+		if n.Outputs != nil && n.Outputs.ExitCode != nil {
+			code = *n.Outputs.ExitCode
+		}
+		if n.Phase != wfv1.NodeFailed || code != strconv.Itoa(pipeline.ExitPermanent) || !strings.Contains(n.Message, "no such input") {
+			t.Errorf("check %s: %s, exit code %q, message %q; want Failed with exit code 3 and 'no such input'", name, n.Phase, code, n.Message)
+		}
+	}
+	if p := podsOf(wf); p != 1 {
+		t.Errorf("the failed workflow made %d pods, want its agent's only", p)
+	}
 }

@@ -114,7 +114,7 @@ func checkNodes(t *testing.T, local, fieldflow, store, state string, want map[st
 		t.Fatal(err)
 	}
 	checkFieldNodes(t, list.Items, want)
-	checkAgentNodes(t, fieldflow, store, list.Items, want)
+	checkAgentNodes(t, fieldflow, store, list.Items)
 }
 
 // checkFieldNodes wants the dependency checks as nodes of the field

@@ -62,7 +62,10 @@ func (k *Kubelet) agent(ctx context.Context, pod *corev1.Pod, dir string) outcom
 		return outcome{exitCode: 64, message: err.Error()}
 	}
 	for _, c := range pod.Spec.InitContainers {
-		if out := k.container(ctx, pod, dir, c, vols, nil); out.exitCode != 0 {
+		// Under restartPolicy OnFailure a failed init container is run
+		// again, not the pod failed: a failed agent pod would fail every
+		// plugin node of its workflow, and every retry of them.
+		if out := k.restarting(ctx, pod, c.Name, func() outcome { return k.container(ctx, pod, dir, c, vols, nil) }); out.exitCode != 0 {
 			out.message = fmt.Sprintf("init container %s: %s", c.Name, out.message)
 			return out
 		}
