@@ -1,5 +1,5 @@
 # The image every workflow pod runs: the fieldflow binary alone, built
-# static with -tags pod (no `generate`, none of the Argo types), on scratch
+# static with -tags pod (no `generate`, none of Argo's API types), on scratch
 # with CA certificates for S3 over TLS, as a non-root user.
 #
 #   make image            # docker build -t fieldflow:0.1.0 .

@@ -1,7 +1,8 @@
 //go:build !pod
 
-// The pod image is built with -tags pod: it only processes, and leaves out
-// the Argo types the generator needs (they would double its size).
+// The pod image is built with -tags pod: it processes and serves the
+// executor plugin, and leaves out the generator and Argo's API types it
+// needs (they would double its size).
 
 package main
 
