@@ -87,7 +87,8 @@ func submittedBox(t *testing.T) (*upEngine, boxRun) {
 
 // TestArgoCLI drives Argo's own CLI against `fieldflow-local up`: submit
 // from the generated template and watch it succeed, then list, get and
-// logs, which shows what the process step printed for the key.
+// logs, which shows what the process step printed for the key; and lint
+// of the generated templates.
 func TestArgoCLI(t *testing.T) {
 	e, box := submittedBox(t)
 	argo := argoBinary(t)
@@ -103,6 +104,8 @@ func TestArgoCLI(t *testing.T) {
 		{[]string{"get", "-n", e.namespace, box.workflow}, []string{"Succeeded", "process", "release", box.key}},
 		{[]string{"get", "-n", e.namespace, "@latest"}, []string{"Name:"}},
 		{[]string{"logs", "-n", e.namespace, box.workflow}, []string{`"key":"` + box.key + `"`, `"state":"done"`}},
+		// The generated templates, plugin nodes and all, as Argo's own lint judges them.
+		{[]string{"lint", "--offline", "../../../../templates/"}, []string{"no linting errors found"}},
 	} {
 		t.Run(tc.args[0], func(t *testing.T) {
 			out, err := e.client(t, time.Minute, argo, tc.args...)
