@@ -59,8 +59,13 @@ func TestLockdown(t *testing.T) {
 			`fieldflow-local performs resource templates only in the pod's namespace "fieldflow"`},
 		{"configmap", resource(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"x-"},"data":{"a":"b"}}`),
 			`configmaps is forbidden: User "system:serviceaccount:fieldflow:fieldflow-workflow" cannot create resource "configmaps"`},
+		// Since the submits run in the executor plugin, as its own account,
+		// a workflow's pods may create no Workflows.
 		{"workflow as its service account", resource(`{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"generateName":"child-"},"spec":{"entrypoint":"main","templates":[{"name":"main","suspend":{"duration":"1"}}]}}`),
-			""},
+			`workflows.argoproj.io is forbidden: User "system:serviceaccount:fieldflow:fieldflow-workflow" cannot create resource "workflows"`},
+		// Argo's agent runs only in an agent pod, never as a workflow step.
+		{"argoexec", container([]string{"argoexec", "agent", "main"}, nil, wfv1.Outputs{}),
+			`fieldflow-local runs only the fieldflow binary; container "main" wants "argoexec"`},
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()

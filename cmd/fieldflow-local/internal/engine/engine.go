@@ -94,8 +94,8 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 	if fieldflow, err = filepath.Abs(fieldflow); err != nil {
 		return nil, err
 	}
-	// Argo's executor ("argoexec") runs only in agent pods here: the
-	// kubelet plays it for the other pods. This binary holds Argo's agent.
+	// Argo's executor ("argoexec") runs only in agent pods here, as this
+	// binary's `agent`: the kubelet plays it for the other pods.
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -108,7 +108,8 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 		Kube: e.kube, Argo: e.argo, Config: cfg,
 		Namespace: e.manifests.Namespace,
 		Node:      "local",
-		Programs:  map[string]string{"fieldflow": fieldflow, "argoexec": self},
+		Programs:  map[string]string{"fieldflow": fieldflow},
+		Agent:     self,
 		Env:       env,
 		WorkDir:   filepath.Join(e.opt.StateDir, "pods"),
 		Parallel:  e.opt.Parallel,

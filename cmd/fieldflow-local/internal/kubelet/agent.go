@@ -144,7 +144,7 @@ func loopbackSocket() (*os.File, string, error) {
 // environment, where the API server is, the mount table (MountsEnv), and
 // env over all of it; files go to the process from descriptor 3 on.
 func (k *Kubelet) container(ctx context.Context, pod *corev1.Pod, dir string, ctr corev1.Container, vols map[string]string, env map[string]string, files ...*os.File) outcome {
-	argv, err := k.argv(ctr)
+	argv, err := k.agentArgv(ctr)
 	if err != nil {
 		return outcome{exitCode: refusedExit, message: err.Error()}
 	}

@@ -45,6 +45,9 @@ type Kubelet struct {
 	// path: the images run the fieldflow binary as "fieldflow". A pod
 	// whose command is not in it fails and runs nothing.
 	Programs map[string]string
+	// Agent is the program an agent pod's "argoexec" containers run:
+	// Argo's agent, as `Agent agent init|main`. No other pod may run it.
+	Agent string
 	// Env is set last in every process: it points pods at the local store.
 	Env map[string]string
 	// WorkDir holds a folder per pod: its volumes, logs and outputs.

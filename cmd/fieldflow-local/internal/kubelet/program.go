@@ -20,12 +20,32 @@ const refusedExit = 126
 // around them: so a pod runs only the binary an image would hold, never
 // whatever its command names on PATH (a shell, curl, an editor).
 func (k *Kubelet) argv(ctr corev1.Container) ([]string, error) {
+	return k.argvOf(ctr, k.Programs)
+}
+
+// agentArgv is argv for an agent pod's containers, which may also run
+// Argo's agent ("argoexec agent ..."), and nothing else of its program.
+func (k *Kubelet) agentArgv(ctr corev1.Container) ([]string, error) {
+	programs := maps.Clone(k.Programs)
+	programs[argoexec] = k.Agent
+	argv, err := k.argvOf(ctr, programs)
+	if err == nil && argv[0] == k.Agent && (len(argv) < 2 || argv[1] != "agent") {
+		return nil, fmt.Errorf("container %q runs %s %v: an agent pod's argoexec runs only `agent`", ctr.Name, argoexec, argv[1:])
+	}
+	return argv, err
+}
+
+// argoexec is the command of Argo's executor in the pods its controller
+// makes.
+const argoexec = "argoexec"
+
+func (k *Kubelet) argvOf(ctr corev1.Container, programs map[string]string) ([]string, error) {
 	argv := append(unwrap(ctr.Command), ctr.Args...)
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("container %q has no command: %s", ctr.Name, k.runsOnly())
 	}
-	p, ok := k.Programs[argv[0]]
-	if !ok {
+	p, ok := programs[argv[0]]
+	if !ok || p == "" {
 		return nil, fmt.Errorf("%s; container %q wants %q", k.runsOnly(), ctr.Name, argv[0])
 	}
 	// A relative name would be looked up on PATH by exec.

@@ -52,3 +52,39 @@ func TestArgvRelativeProgram(t *testing.T) {
 		t.Errorf("argv = %q, want an error", got)
 	}
 }
+
+// TestAgentArgv: an agent pod's containers also run Argo's agent, as the
+// engine's own `agent` subcommand and nothing else of it; a workflow
+// pod's never do.
+func TestAgentArgv(t *testing.T) {
+	k := &Kubelet{Programs: map[string]string{"fieldflow": "/opt/bin/fieldflow-pod"}, Agent: "/opt/bin/fieldflow-local"}
+	for _, tc := range []struct {
+		name    string
+		command []string
+		args    []string
+		want    []string
+		wantErr string
+	}{
+		{"agent main", []string{"argoexec"}, []string{"agent", "main", "--loglevel", "info"}, []string{"/opt/bin/fieldflow-local", "agent", "main", "--loglevel", "info"}, ""},
+		{"plugin sidecar", []string{"fieldflow"}, []string{"plugin"}, []string{"/opt/bin/fieldflow-pod", "plugin"}, ""},
+		{"the engine's other commands", []string{"argoexec"}, []string{"up", "--store", "/"}, nil, "runs only `agent`"},
+		{"argoexec alone", []string{"argoexec"}, nil, nil, "runs only `agent`"},
+		{"shell", []string{"sh"}, nil, nil, `wants "sh"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := k.agentArgv(corev1.Container{Name: "main", Command: tc.command, Args: tc.args})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("agentArgv = %q, %v; want error %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("agentArgv = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+	if got, err := k.argv(corev1.Container{Name: "main", Command: []string{"argoexec"}, Args: []string{"agent", "main"}}); err == nil {
+		t.Errorf("a workflow pod's argv = %q, want argoexec refused", got)
+	}
+}
