@@ -126,7 +126,7 @@ func Judge(p *pipeline.Pipeline, idx *Index, in pipeline.Input) Verdict {
 		return v
 	}
 	// Every check is judged, even once one fails: the Argo DAG asks for
-	// each by name (`fieldflow check --check NAME`).
+	// each by name (a plugin node a check; `fieldflow check --check NAME`).
 	var waiting, outOfRange []string
 	for _, c := range in.Asset.Checks {
 		res := check(p, idx, in, c)

@@ -3,8 +3,10 @@
 // main container command as a local process. It then does what Argo's
 // executor would: it reads the output parameters, reports them in a
 // WorkflowTaskResult, and sets the pod's phase and exit code. Pods of
-// resource templates (the release and reconcile submits) get their
-// resource action performed here.
+// resource templates get their resource action performed here (fieldflow's
+// own templates submit through the executor plugin; another template may
+// still create objects so). An agent pod runs whole: its init container,
+// Argo's agent and the executor plugins' sidecars (agent.go).
 //
 // Pods run as this machine's user, without a container around them, so
 // the kubelet confines them: it runs only the binary an image would hold
