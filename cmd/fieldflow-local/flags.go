@@ -75,7 +75,7 @@ func engineFlags(fs *flag.FlagSet, o *engineOptions, d defaults) func() error {
 	fs.IntVar(&o.engine.Parallel, "parallel", runtime.NumCPU(), "pods run at once")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:9090", "where the controller's /metrics is served")
 	fs.BoolVar(&o.pprof, "pprof", false, "also serve Go's profiler at /debug/pprof/ beside /metrics (off by default: it shows any local process the engine's internals)")
-	fs.StringVar(&o.crds, "crds", "", "folder of Argo's CRDs (default: manifests/base/crds/full of argo-workflows in the Go module cache)")
+	fs.StringVar(&o.crds, "crds", "", "folder of Argo's CRDs (default: manifests/base/crds/minimal of argo-workflows in the Go module cache)")
 	fs.StringVar(&o.executorImage, "executor-image", "", "argoexec image named in workflow pods (default argoproj/argoexec:v3.7.3)")
 	fs.DurationVar(&o.podGCDelay, "pod-gc-delay", d.podGCDelay, "how long a finished pod that the template's podGC deletes is kept (0: Argo's 5s)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")

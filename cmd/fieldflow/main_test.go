@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -166,6 +167,15 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
+// lastTwo returns the last two lines of s, the second to last first.
+func lastTwo(s string) (string, string) {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) < 2 {
+		return "", lines[len(lines)-1]
+	}
+	return lines[len(lines)-2], lines[len(lines)-1]
+}
+
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -233,19 +243,27 @@ func TestDemo(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
 			}
-			summary := lastLine(r.stdout)
+			summary, engine := lastTwo(r.stdout)
 			for _, want := range []string{"done", "waiting", "1 quarantined", "out-of-range"} {
 				if !strings.Contains(summary, want) {
 					t.Errorf("summary %q lacks %q", summary, want)
 				}
+			}
+			// The engine's line comes last, after the status table.
+			if !regexp.MustCompile(`^direct engine: \d+ processed, 1 quarantined, 0 failed in \S+ \(one process: no workflows, no pods\)$`).MatchString(engine) {
+				t.Errorf("last line %q: want the direct engine's line", engine)
 			}
 			if !strings.Contains(r.stderr, "msg=progress") {
 				t.Errorf("no progress in the logs:\n%s", r.stderr)
 			}
 			// A second run finds nothing to do and changes nothing.
 			again := fieldflow(t, env, "run", "--engine", "direct", "--store", store, "--once")
-			if again.code != 0 || lastLine(again.stdout) != summary {
-				t.Errorf("second run: %q, want %q", lastLine(again.stdout), summary)
+			summary2, engine2 := lastTwo(again.stdout)
+			if again.code != 0 || summary2 != summary {
+				t.Errorf("second run: %q, want %q", summary2, summary)
+			}
+			if !strings.HasPrefix(engine2, "direct engine: 0 processed, 0 quarantined, 0 failed in ") {
+				t.Errorf("second run's engine line %q: want nothing processed", engine2)
 			}
 		})
 	}

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,16 +34,17 @@ var runCmd = command{
 				return err
 			}
 			var runErr error
+			var last bytes.Buffer // what the engine says of the run, printed after the status table
 			switch *engine {
 			case "direct":
 				if !*once {
 					return usageError("--engine direct needs --once: it processes what is there and exits")
 				}
-				var sum processor.Summary
 				start := time.Now()
+				var sum processor.Summary
 				sum, runErr = p.RunOnce(ctx, *parallel)
-				slog.Info("run finished", "processed", sum.Processed, "quarantined", sum.Quarantined, "failed", sum.Failed,
-					"took", time.Since(start).Round(time.Millisecond))
+				fmt.Fprintf(&last, "direct engine: %d processed, %d quarantined, %d failed in %s (one process: no workflows, no pods)\n",
+					sum.Processed, sum.Quarantined, sum.Failed, time.Since(start).Round(time.Millisecond))
 			case "argo":
 				args := []string{"run", "--store", *storeURL, "--parallel", fmt.Sprint(*parallel), "--state", *state, "--metrics-addr", *metrics}
 				if *manifests != "" {
@@ -51,14 +53,22 @@ var runCmd = command{
 				if *once {
 					args = append(args, "--once")
 				}
-				if runErr = local(ctx, args); runErr != nil && ctx.Err() == nil && !*once {
+				// With --once the engine's last lines (workflows by phase,
+				// the run's cost) come after the status table.
+				out := io.Writer(os.Stdout)
+				if *once {
+					out = &last
+				}
+				if runErr = local(ctx, out, args); runErr != nil && ctx.Err() == nil && !*once {
 					return runErr
 				}
 			default:
 				return usageError(fmt.Sprintf("--engine %q: want argo or direct", *engine))
 			}
-			if err := finalStatus(context.WithoutCancel(ctx), p); err != nil {
-				return err
+			statusErr := finalStatus(context.WithoutCancel(ctx), p)
+			os.Stdout.Write(last.Bytes())
+			if statusErr != nil {
+				return statusErr
 			}
 			return runErr
 		}
@@ -68,7 +78,7 @@ var runCmd = command{
 // local runs the Argo engine, fieldflow-local, found beside this binary or
 // on PATH. It is a binary of its own so that the pod image, which is this
 // one, does not carry an API server and a controller.
-func local(ctx context.Context, args []string) error {
+func local(ctx context.Context, stdout io.Writer, args []string) error {
 	bin := "fieldflow-local"
 	if self, err := os.Executable(); err == nil {
 		if beside := filepath.Join(filepath.Dir(self), bin); fileExists(beside) {
@@ -80,7 +90,7 @@ func local(ctx context.Context, args []string) error {
 		return usageError("the argo engine needs fieldflow-local beside fieldflow: `make local` builds both (or use --engine direct)")
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Stdout, cmd.Stderr = stdout, os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError

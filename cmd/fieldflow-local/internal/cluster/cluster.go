@@ -27,7 +27,7 @@ const DefaultNamespace = "argo"
 type Options struct {
 	StateDir          string
 	Namespace         string        // default DefaultNamespace
-	CRDDir            string        // default: Argo's full CRDs in the module cache
+	CRDDir            string        // default: Argo's minimal CRDs (the release's) in the module cache
 	ExecutorImage     string        // default controller.DefaultExecutorImage
 	LogHandler        slog.Handler  // default: slog.Default's handler
 	ComponentLogLevel slog.Level    // apiserver and controller records below it are dropped

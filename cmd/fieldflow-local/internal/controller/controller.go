@@ -47,7 +47,8 @@ type Controller struct {
 	done   chan struct{}
 }
 
-// Install creates or updates the CRDs and the namespace's objects.
+// Install creates or updates Argo's and Argo Events' CRDs and the
+// namespace's objects.
 func Install(ctx context.Context, cfg *rest.Config, o Options) error {
 	dir := o.CRDDir
 	if dir == "" {
@@ -57,7 +58,11 @@ func Install(ctx context.Context, cfg *rest.Config, o Options) error {
 		}
 		dir = found
 	}
-	if err := InstallCRDs(ctx, cfg, dir); err != nil {
+	events, err := EventsCRDDir()
+	if err != nil {
+		return err
+	}
+	if err := InstallCRDs(ctx, cfg, dir, events); err != nil {
 		return err
 	}
 	client, err := kubernetes.NewForConfig(cfg)

@@ -24,27 +24,49 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-const argoModule = "github.com/argoproj/argo-workflows/v3"
+const (
+	argoModule   = "github.com/argoproj/argo-workflows/v3"
+	eventsModule = "github.com/argoproj/argo-events"
+)
 
 // sourceHash annotates an installed CRD with the SHA-256 of its file, so that
 // a restart skips the (slow) update of an unchanged CRD.
 const sourceHash = "fieldflow.io/source-sha256"
 
 // ArgoVersion is the argo-workflows version linked into this binary.
-func ArgoVersion() string {
+func ArgoVersion() string { return linkedVersion(argoModule, "v3.7.3") }
+
+// linkedVersion is the version of module linked into this binary, or
+// fallback where the build has no module information (go run of a file).
+func linkedVersion(module, fallback string) string {
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range info.Deps {
-			if d.Path == argoModule {
+			if d.Path == module {
 				return d.Version
 			}
 		}
 	}
-	return "v3.7.3"
+	return fallback
 }
 
-// CRDDir finds Argo's full CRDs in the Go module cache, in the manifests of
-// the argo-workflows version this binary links.
+// CRDDir finds Argo's minimal CRDs in the Go module cache, in the manifests
+// of the argo-workflows version this binary links. They are the ones Argo's
+// release installs, so the engine's API server checks what a cluster's
+// checks; the full ones made it validate Argo's whole schema on every
+// Workflow write, most of the engine's CPU time.
 func CRDDir() (string, error) {
+	return moduleDir(argoModule, ArgoVersion(), "manifests", "base", "crds", "minimal")
+}
+
+// EventsCRDDir finds Argo Events' CRDs (EventBus, EventSource, Sensor) in
+// the Go module cache: the engine installs them so that the generated
+// objects are in its API server, where Argo's UI shows them.
+func EventsCRDDir() (string, error) {
+	return moduleDir(eventsModule, linkedVersion(eventsModule, "v1.9.7"), "manifests", "base", "crds")
+}
+
+// moduleDir is a folder of module@version in the Go module cache.
+func moduleDir(module, version string, elem ...string) (string, error) {
 	cache := os.Getenv("GOMODCACHE")
 	if cache == "" {
 		out, err := exec.Command("go", "env", "GOMODCACHE").Output()
@@ -53,9 +75,9 @@ func CRDDir() (string, error) {
 		}
 		cache = strings.TrimSpace(string(out))
 	}
-	dir := filepath.Join(cache, argoModule+"@"+ArgoVersion(), "manifests", "base", "crds", "full")
+	dir := filepath.Join(append([]string{cache, module + "@" + version}, elem...)...)
 	if _, err := os.Stat(dir); err != nil {
-		return "", fmt.Errorf("argo CRDs not found (go mod download %s, or --crds): %w", argoModule, err)
+		return "", fmt.Errorf("CRDs of %s not found (go mod download %s@%s, or --crds): %w", module, module, version, err)
 	}
 	return dir, nil
 }
@@ -104,13 +126,17 @@ func newClients(cfg *rest.Config) (clients, error) {
 	return clients{apiext: a, meta: m}, nil
 }
 
-// InstallCRDs creates or updates Argo's CRDs from dir and waits until the API
+// InstallCRDs creates or updates the CRDs in dirs and waits until the API
 // server serves them.
-func InstallCRDs(ctx context.Context, cfg *rest.Config, dir string) error {
+func InstallCRDs(ctx context.Context, cfg *rest.Config, dirs ...string) error {
 	start := time.Now()
-	crds, err := loadCRDs(dir)
-	if err != nil {
-		return err
+	var crds []*apiextv1.CustomResourceDefinition
+	for _, dir := range dirs {
+		more, err := loadCRDs(dir)
+		if err != nil {
+			return err
+		}
+		crds = append(crds, more...)
 	}
 	slog.Debug("CRDs read", "count", len(crds), "took", time.Since(start))
 	c, err := newClients(cfg)
@@ -124,7 +150,7 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config, dir string) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	slog.Info("argo CRDs installed", "count", len(crds), "dir", dir)
+	slog.Info("CRDs installed", "count", len(crds), "dirs", dirs)
 	return nil
 }
 
@@ -143,8 +169,8 @@ func installCRD(ctx context.Context, c clients, crd *apiextv1.CustomResourceDefi
 }
 
 // applyCRD creates crd, or updates it when the installed one came from
-// another file; it reads only the installed CRD's metadata (the full
-// schemas are megabytes).
+// another file; it reads only the installed CRD's metadata (a schema can
+// be megabytes).
 func applyCRD(ctx context.Context, c clients, crd *apiextv1.CustomResourceDefinition) error {
 	crds := c.apiext.ApiextensionsV1().CustomResourceDefinitions()
 	old, err := c.meta.Resource(crdResource).Get(ctx, crd.Name, metav1.GetOptions{})

@@ -351,9 +351,9 @@ type kubectl struct{ bin, kubeconfig string }
 // rejection fails the test with the API server's message, which names the
 // object.
 //
-// --force-conflicts: the engine created Argo's CRDs itself (up installs
-// the full ones with Create and Update), so the release's CRDs change
-// fields another field manager owns; on a fresh cluster (`make deploy`)
+// --force-conflicts: the engine created Argo's CRDs itself (with Create
+// and Update), so the release's CRDs change fields another field manager
+// owns; on a fresh cluster (`make deploy`)
 // there is no other manager and nothing to force.
 func (k kubectl) apply(t *testing.T, objs []object, dryRun bool) int {
 	t.Helper()

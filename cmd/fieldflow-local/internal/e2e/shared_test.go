@@ -38,9 +38,9 @@ var (
 // first test that asks: it takes seconds to start and 1 GB to run, and the
 // tests that use it do not disturb each other. TestMain stops it.
 //
-// Tests sharing it see what earlier ones left: TestDeploy replaces Argo's
-// full CRDs with the release's (which validate less) and applies the
-// minikube overlay's objects over the engine's namespace; the tests after
+// Tests sharing it see what earlier ones left: TestDeploy applies the
+// minikube overlay's objects (the release's CRDs among them) over the
+// engine's namespace; the tests after
 // it submit templates of their own.
 func sharedUp(t *testing.T) *upEngine {
 	t.Helper()
