@@ -67,8 +67,8 @@ func prepare(o Options) ([]*child, *busClient, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("event bus client certificate: %w", err)
 	}
-	bus := &child{kind: KindBus, name: "eventbus", dir: filepath.Join(dir, "eventbus")}
-	port, err := busPort(bus.dir)
+	bus := newChild(KindBus, "eventbus", filepath.Join(dir, "eventbus"), false)
+	port, err := busPort(bus.Dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -92,17 +92,17 @@ func prepare(o Options) ([]*child, *busClient, error) {
 	}
 
 	src := localEventSource(o.EventSource, o.MinIO)
-	es := &child{kind: KindEventSource, name: "eventsource-" + src.Name, dir: filepath.Join(dir, "eventsource-"+src.Name), mountNS: true}
+	es := newChild(KindEventSource, "eventsource-"+src.Name, filepath.Join(dir, "eventsource-"+src.Name), true)
 	esObj, err := encode(src)
 	if err != nil {
 		return nil, nil, err
 	}
 	es.env = append([]string{ev.EnvVarEventSourceObject + "=" + esObj, ev.EnvVarPodName + "=" + src.Name + "-eventsource-local"}, common...)
-	if err := writeSecrets(es.dir, copies(tlsFiles), minioSecrets(src, o.MinIO)); err != nil {
+	if err := writeSecrets(es.Dir, copies(tlsFiles), minioSecrets(src, o.MinIO)); err != nil {
 		return nil, nil, err
 	}
 
-	sn := &child{kind: KindSensor, name: "sensor-" + o.Sensor.Name, dir: filepath.Join(dir, "sensor-"+o.Sensor.Name), mountNS: true}
+	sn := newChild(KindSensor, "sensor-"+o.Sensor.Name, filepath.Join(dir, "sensor-"+o.Sensor.Name), true)
 	snObj, err := encode(o.Sensor)
 	if err != nil {
 		return nil, nil, err
@@ -111,7 +111,7 @@ func prepare(o Options) ([]*child, *busClient, error) {
 		ev.EnvVarSensorObject + "=" + snObj, ev.EnvVarPodName + "=" + o.Sensor.Name + "-sensor-local",
 		ev.EnvVarKubeConfig + "=" + o.Kubeconfig,
 	}, common...)
-	if err := writeSecrets(sn.dir, copies(tlsFiles), nil); err != nil {
+	if err := writeSecrets(sn.Dir, copies(tlsFiles), nil); err != nil {
 		return nil, nil, err
 	}
 	return []*child{bus, es, sn}, bc, nil

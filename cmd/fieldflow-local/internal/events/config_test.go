@@ -116,9 +116,9 @@ func TestPrepare(t *testing.T) {
 	}
 	a := es.Spec.Minio["box"]
 	for path, want := range map[string]string{
-		filepath.Join(SecretsRoot(first[1].dir), "secrets", a.AccessKey.Name, a.AccessKey.Key): "me",
-		filepath.Join(SecretsRoot(first[1].dir), "secrets", a.SecretKey.Name, a.SecretKey.Key): "s3cret",
-		filepath.Join(SecretsRoot(first[2].dir), "secrets", busTLSSecret, "tls.key"):           "PRIVATE KEY",
+		filepath.Join(SecretsRoot(first[1].Dir), "secrets", a.AccessKey.Name, a.AccessKey.Key): "me",
+		filepath.Join(SecretsRoot(first[1].Dir), "secrets", a.SecretKey.Name, a.SecretKey.Key): "s3cret",
+		filepath.Join(SecretsRoot(first[2].Dir), "secrets", busTLSSecret, "tls.key"):           "PRIVATE KEY",
 	} {
 		b, err := os.ReadFile(path)
 		if err != nil || !strings.Contains(string(b), want) {
@@ -128,7 +128,7 @@ func TestPrepare(t *testing.T) {
 			t.Errorf("%s: mode %v", path, fi.Mode())
 		}
 	}
-	if _, err := os.Stat(filepath.Join(SecretsRoot(first[2].dir), "secrets", a.SecretKey.Name)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(SecretsRoot(first[2].Dir), "secrets", a.SecretKey.Name)); !os.IsNotExist(err) {
 		t.Errorf("the sensor was given MinIO's keys: %v", err)
 	}
 }

@@ -64,10 +64,10 @@ func Start(ctx context.Context, o Options) error {
 	}
 	for _, c := range ch {
 		c.bin = bin
-		go c.supervise(ctx, o.Log)
+		go c.Supervise(ctx, o.Log)
 		if c.kind == KindBus {
 			if err := bus.wait(ctx, time.Minute); err != nil {
-				return fmt.Errorf("event bus: %w (see %s)", err, c.logPath())
+				return fmt.Errorf("event bus: %w (see %s)", err, c.LogPath())
 			}
 		}
 	}

@@ -40,8 +40,8 @@ func watchListeners(ctx context.Context, o Options, es *child) {
 			continue
 		}
 		o.Log.Warn("EventSource listens to fewer events than it declares; restarting it, as a liveness probe would",
-			"eventsource", o.EventSource.Name, "listening", n, "declared", want, "log", es.logPath())
-		es.kill()
+			"eventsource", o.EventSource.Name, "listening", n, "declared", want, "log", es.LogPath())
+		es.Kill()
 		short = -12 // a minute to start again before counting
 	}
 }

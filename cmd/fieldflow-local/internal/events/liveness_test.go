@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,8 @@ import (
 
 	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/supervise"
 )
 
 // TestWatchListeners: an EventSource that listens to one of its two
@@ -23,17 +26,15 @@ func TestWatchListeners(t *testing.T) {
 	}{{listening: 2, killed: false}, {listening: 1, killed: true}} {
 		state := t.TempDir()
 		serveGauge(t, filepath.Join(Dir(state), "eventsource-minio"), tc.listening)
-		proc := exec.Command("sleep", "30")
-		if err := proc.Start(); err != nil {
-			t.Fatal(err)
-		}
-		es := &child{name: "eventsource-minio", dir: filepath.Join(Dir(state), "eventsource-minio"), proc: proc.Process}
+		es := newChild(KindEventSource, "eventsource-minio", filepath.Join(Dir(state), "eventsource-minio"), false)
+		es.Command = func(ctx context.Context) *exec.Cmd { return exec.CommandContext(ctx, "sleep", "30") }
+		done := make(chan error, 1)
+		go func() { done <- es.Run(t.Context()) }()
+		waitRunning(t, es)
 		src := &ev.EventSource{Spec: ev.EventSourceSpec{Minio: map[string]ev.S3Artifact{"box": {}, "field": {}}}}
 		src.Name = "minio"
 		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 		go watchListeners(ctx, Options{StateDir: state, EventSource: src, Log: slog.Default()}, es)
-		done := make(chan error, 1)
-		go func() { done <- proc.Wait() }()
 		select {
 		case <-done:
 			if !tc.killed {
@@ -43,10 +44,23 @@ func TestWatchListeners(t *testing.T) {
 			if tc.killed {
 				t.Errorf("%v of 2 listening: not killed", tc.listening)
 			}
-			proc.Process.Kill()
+			es.Kill()
+			<-done
 		}
 		cancel()
 	}
+}
+
+// waitRunning waits until the child's process has started.
+func waitRunning(t *testing.T, c *child) {
+	t.Helper()
+	for range 500 {
+		if _, err := os.Stat(supervise.PIDFile(c.Dir)); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s did not start", c.Name)
 }
 
 // serveGauge serves the EventSource's running-services gauge on dir's socket.
