@@ -6,17 +6,18 @@ BIN           := $(CURDIR)/.cache/bin
 MINIO         := $(CURDIR)/.cache/minio-$(strip $(MINIO_VERSION))/minio
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: demo demo-minio test bench generate build local image deploy
+.PHONY: demo demo-minio test bench generate screenshot build engine local image deploy
 
 ## demo: sample data into ./demo, run through the generated Argo templates on Argo's own
 ## controller (fieldflow-local), then the status table and what the run cost per input; the
 ## same data through the direct engine (one process, no Argo) first, for its time beside it
-demo: local
+demo: engine
 	rm -rf demo .cache/local .cache/demo-direct
 	$(BIN)/fieldflow sample --store demo --faults
 	cp -r demo .cache/demo-direct
-	$(BIN)/fieldflow run --engine direct --store .cache/demo-direct --once > /dev/null
+	$(BIN)/fieldflow run --engine direct --store .cache/demo-direct --once > .cache/demo-direct.out
 	$(BIN)/fieldflow run --store demo --once
+	@tail -n 1 .cache/demo-direct.out
 
 ## demo-minio: the MinIO path as in a cluster: the pinned MinIO on loopback (data in .cache/demo-minio),
 ## the bucket irrigation, the engine listening through Argo Events' own EventSource and Sensor on an
@@ -24,13 +25,19 @@ demo: local
 demo-minio: local $(MINIO)
 	$(BIN)/fieldflow-local demo-minio --minio $(MINIO)
 
-## test: every test, the integration tests on a real MinIO and Prometheus (Debian's prometheus
-## package: promtool and the server the dashboard test queries), and a short fuzz run
+## test: every test, the integration tests on a real MinIO, Prometheus and Chromium (Debian's
+## prometheus package: promtool and the server the dashboard test queries; chromium for Argo's UI),
+## and a short fuzz run
 test: $(MINIO) local
-	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; }
+	@command -v promtool >/dev/null && command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus chromium; }
 	FIELDFLOW_MINIO=$(MINIO) FIELDFLOW_REQUIRE_MINIO=1 FIELDFLOW_REQUIRE_PROMETHEUS=1 FIELDFLOW_LOCAL_E2E=1 FIELDFLOW_LOCAL_BIN=$(BIN)/fieldflow-local go test -count=1 -timeout 60m ./...
 	go test -run=NONE -fuzz=FuzzValidate -fuzztime=30s ./processor/record
 	go test -run=NONE -fuzz=FuzzParseKey -fuzztime=20s ./processor/pipeline
+
+## screenshot: docs/argo-ui.png, the README's picture of Argo's UI on the engine, taken by the UI test
+screenshot: local
+	FIELDFLOW_LOCAL_E2E=1 FIELDFLOW_LOCAL_BIN=$(BIN)/fieldflow-local go test -count=1 -run TestArgoUI ./cmd/fieldflow-local/internal/e2e
+	cp .cache/argo-ui-screenshots/waiting-field.png docs/argo-ui.png
 
 ## generate: render templates/, argo-events/ and kustomize/ from the pipeline definition and generator/fieldflow.yaml
 generate:
@@ -45,6 +52,7 @@ bench: local $(MINIO)
 	go run ./cmd/fieldflow-bench --fieldflow $(BIN)/fieldflow-pod --local $(BIN)/fieldflow-local --minio $(MINIO) $(BENCH_FLAGS)
 
 build:
+	@test -x $(BIN)/fieldflow || echo "building fieldflow: first time only, a few minutes"
 	go build -o $(BIN)/fieldflow ./cmd/fieldflow
 
 ## image: the pod image (Dockerfile: static fieldflow on scratch, non-root); needs a Docker engine
@@ -66,14 +74,18 @@ deploy:
 # The Kubernetes version stamped into kube-apiserver, or clients see v0.0.0.
 LOCAL_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.33.1
 
-## local: fieldflow, the pod build of it, the local Argo engine beside them (etcd,
-## kube-apiserver, Argo's controller and the process kubelet in one process), its event path
-## on MinIO (fieldflow-events: the JetStream bus, Argo Events' EventSource and Sensor) and
-## Argo's own CLI (.cache/bin/argo) to poke at the engine with
-local: build $(BIN)/argo
+## engine: what the demo runs: fieldflow, the pod build of it and the local Argo engine beside
+## them (etcd, kube-apiserver, Argo's controller and the process kubelet in one process)
+engine: build
+	@echo "building fieldflow-pod (seconds)"
 	go build -tags pod -o $(BIN)/fieldflow-pod ./cmd/fieldflow
-	@test -x $(BIN)/fieldflow-local || echo "building the local Argo engine (etcd, kube-apiserver, Argo's controller): first time only, about 5 to 10 minutes and 2.7 GB of RAM; packages are listed as they compile"
+	@test -x $(BIN)/fieldflow-local || echo "building the local Argo engine fieldflow-local (etcd, kube-apiserver, Argo's controller): first time only, about 10 minutes on 2 cores and 2.7 GB of RAM; packages are listed as they compile"
 	go build $(if $(wildcard $(BIN)/fieldflow-local),,-v) -ldflags "$(LOCAL_LDFLAGS)" -o $(BIN)/fieldflow-local ./cmd/fieldflow-local
+
+## local: the engine, its event path on MinIO (fieldflow-events: the JetStream bus, Argo Events'
+## EventSource and Sensor) and Argo's own CLI (.cache/bin/argo) to poke at the engine with
+local: engine $(BIN)/argo
+	@test -x $(BIN)/fieldflow-events || echo "building fieldflow-events (Argo Events' EventSource and Sensor): first time only, a few minutes"
 	go build -o $(BIN)/fieldflow-events ./cmd/fieldflow-local/events
 
 # MinIO for the integration tests, built once from the pinned release
@@ -82,19 +94,28 @@ $(MINIO):
 	@echo "building MinIO $(MINIO_VERSION) for the integration tests (first time only, a few minutes)"
 	GOBIN=$(dir $@) go install github.com/minio/minio@$(strip $(MINIO_VERSION))
 
-# Argo's own CLI from the pinned module, built once. `go install` refuses the module (its go.mod
-# has a replace), and the module zip has no UI bundle while ui/embed.go embeds ui/dist/app; so
-# the module is copied out of the module cache (read-only there, and Go refuses overlays of it),
-# given a placeholder index.html and built inside the copy, with its own go.mod and go.sum.
+# Argo's UI, built once from the pinned module's own ui/ folder with packages from the npm
+# registry, pinned by cmd/fieldflow-local/argo-ui/yarn.lock (see build.sh there).
 ARGO_VERSION  := v3.7.3
+ARGO_MODULE   := github.com/argoproj/argo-workflows/v3@$(ARGO_VERSION)
+ARGO_UI       := $(CURDIR)/.cache/argo-ui-$(ARGO_VERSION)
+$(ARGO_UI)/ui/dist/app/index.html: $(wildcard cmd/fieldflow-local/argo-ui/*)
+	@echo "building Argo's UI $(ARGO_VERSION) into $(ARGO_UI): first time only, about 3 minutes and 2 GB of RAM"
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	go mod download $(ARGO_MODULE)
+	VERSION=$(ARGO_VERSION) cmd/fieldflow-local/argo-ui/build.sh "$$(go env GOMODCACHE)/$(ARGO_MODULE)" $(ARGO_UI)
+
+# Argo's own CLI from the pinned module, with the UI embedded, built once. `go install` refuses
+# the module (its go.mod has a replace), and ui/embed.go embeds ui/dist/app, which the module
+# zip lacks; so the module is copied out of the module cache (read-only there, and Go refuses
+# overlays of it), given the UI and built inside the copy, with its own go.mod and go.sum.
 ARGO_SRC      := $(CURDIR)/.cache/argo-src-$(ARGO_VERSION)
-$(BIN)/argo:
+$(BIN)/argo: $(ARGO_UI)/ui/dist/app/index.html
 	@echo "building Argo's CLI $(ARGO_VERSION) into $@: first time only, about 10 minutes on 2 cores"
 	rm -rf $(ARGO_SRC)
 	mkdir -p $(dir $(ARGO_SRC))
-	go mod download github.com/argoproj/argo-workflows/v3@$(ARGO_VERSION)
-	cp -r "$$(go env GOMODCACHE)/github.com/argoproj/argo-workflows/v3@$(ARGO_VERSION)" $(ARGO_SRC)
+	go mod download $(ARGO_MODULE)
+	cp -r "$$(go env GOMODCACHE)/$(ARGO_MODULE)" $(ARGO_SRC)
 	chmod -R u+w $(ARGO_SRC)
-	mkdir -p $(ARGO_SRC)/ui/dist/app
-	echo '<!doctype html><title>Argo</title><p>The UI is not built into this CLI.</p>' > $(ARGO_SRC)/ui/dist/app/index.html
+	cp -r $(ARGO_UI)/ui/dist $(ARGO_SRC)/ui/
 	cd $(ARGO_SRC) && GOFLAGS="-buildvcs=false -mod=mod" go build -ldflags "-X github.com/argoproj/argo-workflows/v3.version=$(ARGO_VERSION)" -o $@ ./cmd/argo

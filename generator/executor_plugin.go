@@ -45,7 +45,7 @@ func executorPlugin(c Config) (*corev1.ConfigMap, error) {
 			Name:      plugin.Name,
 			Namespace: c.Namespace,
 			Labels:    labels(),
-			Annotations: map[string]string{descriptionAnnotation: "Runs the steps of the fieldflow templates that need no pod of their own " +
+			Annotations: map[string]string{DescriptionAnnotation: "Runs the steps of the fieldflow templates that need no pod of their own " +
 				"(checks, verdicts, listings, submits, status) on each workflow's agent."},
 		},
 		Spec: spec.PluginSpec{Sidecar: spec.Sidecar{AutomountServiceAccountToken: true, Container: *ctr}},

@@ -213,7 +213,7 @@ func TestTemplatesPassArgoValidation(t *testing.T) {
 		if err != nil {
 			t.Errorf("WorkflowTemplate %s: %v", name, err)
 		}
-		if wt.Annotations[titleAnnotation] == "" || wt.Annotations[descriptionAnnotation] == "" {
+		if wt.Annotations[TitleAnnotation] == "" || wt.Annotations[DescriptionAnnotation] == "" {
 			t.Errorf("%s lacks UI title or description", name)
 		}
 	}

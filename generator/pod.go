@@ -28,10 +28,11 @@ const (
 	runAs = 65532
 )
 
-// Argo UI annotations.
+// The annotations Argo's UI reads a title and a description from (its
+// UI code names them; its Go module does not).
 const (
-	titleAnnotation       = "workflows.argoproj.io/title"
-	descriptionAnnotation = "workflows.argoproj.io/description"
+	TitleAnnotation       = "workflows.argoproj.io/title"
+	DescriptionAnnotation = "workflows.argoproj.io/description"
 )
 
 func objectMeta(c Config, name, title, description string) metav1.ObjectMeta {
@@ -40,8 +41,8 @@ func objectMeta(c Config, name, title, description string) metav1.ObjectMeta {
 		Namespace: c.Namespace,
 		Labels:    labels(),
 		Annotations: map[string]string{
-			titleAnnotation:       title,
-			descriptionAnnotation: description,
+			TitleAnnotation:       title,
+			DescriptionAnnotation: description,
 		},
 	}
 }

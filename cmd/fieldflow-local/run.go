@@ -30,6 +30,7 @@ func runEngine(ctx context.Context, o runOptions) error {
 		fmt.Println(res.FormatCost())
 		return nil
 	}
+	r.serveUI(ctx)
 	// An engine that no longer watches must not look as if it did: a
 	// failed watch (an event path that never became ready) ends the run.
 	watched := make(chan error, 1)

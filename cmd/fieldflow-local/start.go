@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/cluster"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
@@ -13,6 +18,7 @@ import (
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/kubelet"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/metrics"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/ui"
 	"github.com/fieldflow/fieldflow/processor"
 	"github.com/fieldflow/fieldflow/processor/store"
 )
@@ -100,4 +106,41 @@ func (r *running) startEngine(ctx context.Context, m *engine.Manifests, st store
 func (r *running) shutdown() {
 	r.stop()
 	r.cluster.Stop()
+}
+
+// serveUI starts Argo's server and UI against the engine, when the argo
+// binary is beside this one, and says how to log in. Without it the
+// engine runs on: the UI is for looking, the pipeline does not need it.
+func (r *running) serveUI(ctx context.Context) {
+	c := r.cluster
+	argo, err := besideSelf("argo")
+	if err != nil {
+		slog.Warn("no Argo UI", "err", err)
+		return
+	}
+	kube, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		slog.Warn("no Argo UI", "err", err)
+		return
+	}
+	s, err := ui.Start(ctx, kube, ui.Options{Argo: argo, Kubeconfig: c.Kubeconfig, Namespace: c.Namespace, StateDir: c.StateDir, Log: slog.Default()})
+	if errors.Is(err, ui.ErrNoArgo) {
+		slog.Info("no Argo UI: `make local` builds Argo's CLI with its UI beside fieldflow-local")
+		return
+	}
+	if err != nil {
+		slog.Warn("no Argo UI", "err", err)
+		return
+	}
+	slog.Info("Argo UI", "url", s.URL+"/workflows/"+c.Namespace, "login", "paste the whole line of "+s.TokenFile+" into the login form's token box",
+		"cli", "ARGO_SERVER="+strings.TrimPrefix(s.URL, "http://")+" ARGO_HTTP1=true ARGO_SECURE=false ARGO_NAMESPACE="+c.Namespace+` ARGO_TOKEN="$(cat `+s.TokenFile+`)" argo list`)
+}
+
+// besideSelf is the path of name in this binary's folder.
+func besideSelf(name string) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(self), name), nil
 }

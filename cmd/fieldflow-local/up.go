@@ -17,6 +17,7 @@ func up(ctx context.Context, o engineOptions) error {
 	}
 	defer r.shutdown()
 	c := r.cluster
+	r.serveUI(ctx)
 	fmt.Println(c.Kubeconfig)
 	slog.Info("fieldflow-local up", "kubeconfig", c.Kubeconfig, "namespace", c.Namespace,
 		"etcd", c.Timings.Etcd, "apiserver", c.Timings.APIServer, "installed", c.Timings.Installed,

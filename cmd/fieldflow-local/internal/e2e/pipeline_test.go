@@ -79,14 +79,26 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-func states(t *testing.T, fieldflow, store string, env ...string) map[string]string {
+// verdict is an input's line of `fieldflow status --json`.
+type verdict struct {
+	Key, State, Reason string
+	Ready              bool
+}
+
+func verdicts(t *testing.T, fieldflow, store string, env ...string) []verdict {
 	t.Helper()
-	var vs []struct{ Key, State string }
+	var vs []verdict
 	if err := json.Unmarshal([]byte(runEnv(t, env, fieldflow, "status", "--json", "--store", store)), &vs); err != nil {
 		t.Fatal(err)
 	}
+	return vs
+}
+
+// states is every input's state, by key.
+func states(t *testing.T, fieldflow, store string, env ...string) map[string]string {
+	t.Helper()
 	out := map[string]string{}
-	for _, v := range vs {
+	for _, v := range verdicts(t, fieldflow, store, env...) {
 		out[v.Key] = v.State
 	}
 	return out

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,8 +136,6 @@ func copyManifests(t *testing.T) string {
 	return dir
 }
 
-type verdict struct{ Key, State, Reason string }
-
 // judge runs the in-process engine on a copy of store and returns what
 // the rules made of every input.
 func judge(t *testing.T, fieldflow, store string) []verdict {
@@ -148,11 +145,7 @@ func judge(t *testing.T, fieldflow, store string) []verdict {
 		t.Fatal(err)
 	}
 	run(t, fieldflow, "run", "--once", "--engine", "direct", "--store", dir)
-	var vs []verdict
-	if err := json.Unmarshal([]byte(run(t, fieldflow, "status", "--json", "--store", dir)), &vs); err != nil {
-		t.Fatal(err)
-	}
-	return vs
+	return verdicts(t, fieldflow, dir)
 }
 
 // pick returns the first field input in state whose reason contains

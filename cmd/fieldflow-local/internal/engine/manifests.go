@@ -105,8 +105,12 @@ func (m *Manifests) add(doc []byte) error {
 		into = appendNew(&m.Sensors)
 	case "EventSource":
 		into = appendNew(&m.Sources)
-	case "EventBus", "":
-		return nil // fieldflow-events embeds the bus; the cluster's object configures none
+	case "EventBus":
+		// fieldflow-events embeds the bus; the object is installed for
+		// Argo's UI to show, as are the EventSources and Sensors.
+		into = new(ev.EventBus)
+	case "":
+		return nil
 	default:
 		return fmt.Errorf("unexpected kind %q", meta.Kind)
 	}
@@ -138,6 +142,9 @@ var prunable = []schema.GroupVersionKind{
 	rbacv1.SchemeGroupVersion.WithKind("RoleBinding"),
 	corev1.SchemeGroupVersion.WithKind("ConfigMap"),
 	corev1.SchemeGroupVersion.WithKind("Secret"),
+	ev.SchemeGroupVersion.WithKind("EventBus"),
+	ev.SchemeGroupVersion.WithKind("EventSource"),
+	ev.SchemeGroupVersion.WithKind("Sensor"),
 	wfv1.SchemeGroupVersion.WithKind("WorkflowTemplate"),
 	wfv1.SchemeGroupVersion.WithKind("CronWorkflow"),
 }
