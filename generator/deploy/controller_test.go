@@ -17,8 +17,8 @@ func TestControllerEnv(t *testing.T) {
 		"DEFAULT_REQUEUE_TIME":  "1s",
 		"ARGO_AGENT_PATCH_RATE": "1s",
 		"ARGO_WORKFLOW_WORKERS": "32",
-		"ARGO_QPS":              "50",
-		"ARGO_BURST":            "100",
+		"ARGO_QPS":              "100",
+		"ARGO_BURST":            "200",
 	}
 	got := DefaultController().Env()
 	if len(got) != len(want) {
