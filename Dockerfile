@@ -2,8 +2,9 @@
 # static with -tags pod (no `generate`, none of Argo's API types), on scratch
 # with CA certificates for S3 over TLS, as a non-root user.
 #
-#   make image            # docker build -t fieldflow:0.1.0 .
-#   minikube image load fieldflow:0.1.0
+# `make image` builds the same image without Docker (generator/podimage;
+# a test holds the two to each other). With Docker:
+#   docker build -t fieldflow:0.1.0 .
 
 ARG GO_VERSION=1.26
 
@@ -23,6 +24,7 @@ LABEL org.opencontainers.image.title="fieldflow" \
       org.opencontainers.image.source="https://github.com/fieldflow/fieldflow"
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/fieldflow /usr/local/bin/fieldflow
+ENV PATH=/usr/local/bin
 # The UID the generated templates' securityContext runs as.
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/fieldflow"]

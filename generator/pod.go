@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fieldflow/fieldflow/generator/deploy"
+	"github.com/fieldflow/fieldflow/generator/podimage"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
@@ -21,11 +22,11 @@ const (
 	scratchVolume          = "scratch"
 	scratchPath            = "/tmp"
 	outputsDir             = scratchPath + "/outputs"
-	pipelineConfigMap      = "fieldflow-pipeline"
+	pipelineConfigMap      = pipeline.ConfigMap
 	keyParam               = pipeline.KeyParam
 	partOf                 = "fieldflow"
-	// runAs is the distroless "nonroot" user the image runs as.
-	runAs = 65532
+	// runAs is the user the image runs as.
+	runAs = podimage.UID
 )
 
 // The annotations Argo's UI reads a title and a description from (its

@@ -71,9 +71,9 @@ func engineFlags(fs *flag.FlagSet, o *engineOptions, d defaults) func() error {
 	fs.StringVar(&o.engine.Store, "store", os.Getenv("FIELDFLOW_STORE"), "s3://BUCKET or a folder")
 	fs.StringVar(&o.engine.Manifests, "manifests", "", "folder holding templates/ and argo-events/ (default: the copies built in)")
 	fs.StringVar(&o.state, "state", filepath.Join(".cache", "local"), "state folder: etcd, certificates, kubeconfig, pod folders")
-	fs.StringVar(&o.engine.Fieldflow, "fieldflow", "", "fieldflow binary the pods run (default: beside this one)")
+	fs.StringVar(&o.engine.Images, "images", "", "image store the pods' images are taken from: the folder `make image` writes (default: .cache/image beside .cache/bin)")
 	fs.IntVar(&o.engine.Parallel, "parallel", runtime.NumCPU(), "pods run at once")
-	fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:9090", "where the controller's /metrics is served")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "where the controller's /metrics is served (default 127.0.0.1:9090, or a free port when another engine has it)")
 	fs.BoolVar(&o.pprof, "pprof", false, "also serve Go's profiler at /debug/pprof/ beside /metrics (off by default: it shows any local process the engine's internals)")
 	fs.StringVar(&o.crds, "crds", "", "folder of Argo's CRDs (default: manifests/base/crds/minimal of argo-workflows in the Go module cache)")
 	fs.StringVar(&o.executorImage, "executor-image", "", "argoexec image named in workflow pods (default argoproj/argoexec:v3.7.3)")
@@ -92,28 +92,21 @@ func engineFlags(fs *flag.FlagSet, o *engineOptions, d defaults) func() error {
 			return fmt.Errorf("--component-log-level: %w", err)
 		}
 		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
-		if o.engine.Fieldflow != "" {
+		if o.engine.Images != "" {
 			return nil
 		}
-		bin, err := podBinary()
-		o.engine.Fieldflow = bin
+		dir, err := imagesBeside()
+		o.engine.Images = dir
 		return err
 	}
 }
 
-// podBinary finds the fieldflow the pods run, beside this binary: the
-// image's build (fieldflow-pod, `make local` writes it) when it is there,
-// since it starts in a third of the time, else the full CLI.
-func podBinary() (string, error) {
+// imagesBeside is the image store `make image` writes: .cache/image
+// beside .cache/bin, where this binary is.
+func imagesBeside() (string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Dir(self)
-	for _, name := range []string{"fieldflow-pod", "fieldflow"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return filepath.Join(dir, name), nil
-		}
-	}
-	return "", fmt.Errorf("no fieldflow binary beside %s: build it there or pass --fieldflow", self)
+	return filepath.Join(filepath.Dir(filepath.Dir(self)), "image"), nil
 }

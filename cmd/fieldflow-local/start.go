@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,10 +43,16 @@ func start(ctx context.Context, o engineOptions) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The store first: a missing bucket or a wrong key is said at once,
-	// not after the API server and the controller came up.
+	// The metrics address and the store first: a taken address, a missing
+	// bucket or a wrong key is said at once, not after the API server and
+	// the controller came up.
+	ml, err := metrics.Listen(o.metricsAddr)
+	if err != nil {
+		return nil, err
+	}
 	st, err := processor.OpenStore(ctx, o.engine.Store)
 	if err != nil {
+		ml.Close()
 		return nil, err
 	}
 	c, err := cluster.StartWithOptions(ctx, cluster.Options{
@@ -53,10 +60,11 @@ func start(ctx context.Context, o engineOptions) (*running, error) {
 		ComponentLogLevel: o.componentLevel, PodGCDelay: o.podGCDelay,
 	})
 	if err != nil {
+		ml.Close()
 		return nil, err
 	}
 	r := &running{cluster: c, stop: func() {}}
-	if err := r.startEngine(ctx, m, st, o); err != nil {
+	if err := r.startEngine(ctx, m, st, ml, o); err != nil {
 		r.shutdown()
 		return nil, err
 	}
@@ -69,11 +77,9 @@ func start(ctx context.Context, o engineOptions) (*running, error) {
 }
 
 // startEngine serves metrics, applies the manifests and starts the kubelet.
-func (r *running) startEngine(ctx context.Context, m *engine.Manifests, st store.Store, o engineOptions) error {
+func (r *running) startEngine(ctx context.Context, m *engine.Manifests, st store.Store, ml net.Listener, o engineOptions) error {
 	c := r.cluster
-	if _, err := metrics.Serve(ctx, o.metricsAddr, o.pprof, events.Gatherer(c.StateDir)); err != nil {
-		return err
-	}
+	metrics.Serve(ctx, ml, o.pprof, events.Gatherer(c.StateDir))
 	o.engine.StateDir, o.engine.Kubeconfig = c.StateDir, c.Kubeconfig
 	e, err := engine.New(ctx, c.Config, m, st, o.engine, slog.Default())
 	if err != nil {

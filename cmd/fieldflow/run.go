@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +28,7 @@ var runCmd = command{
 		engine := fs.String("engine", "argo", "argo: Argo's controller on an embedded API server (fieldflow-local); direct: in this process")
 		manifests := fs.String("manifests", "", "argo engine: folder holding templates/ and argo-events/ (default: the built-in copies)")
 		state := fs.String("state", filepath.Join(".cache", "local"), "argo engine: state folder (etcd, kubeconfig, pod folders); delete it to start afresh")
-		metrics := fs.String("metrics-addr", "127.0.0.1:9090", "argo engine: where the controller's /metrics is served")
+		metrics := fs.String("metrics-addr", "", "argo engine: where the controller's /metrics is served (default 127.0.0.1:9090, or a free port when another engine has it)")
 		return func(ctx context.Context) error {
 			p, err := open(ctx, *storeURL)
 			if err != nil {
@@ -46,7 +47,10 @@ var runCmd = command{
 				fmt.Fprintf(&last, "direct engine: %d processed, %d quarantined, %d failed in %s (one process: no workflows, no pods)\n",
 					sum.Processed, sum.Quarantined, sum.Failed, time.Since(start).Round(time.Millisecond))
 			case "argo":
-				args := []string{"run", "--store", *storeURL, "--parallel", fmt.Sprint(*parallel), "--state", *state, "--metrics-addr", *metrics}
+				args := []string{"run", "--store", *storeURL, "--parallel", fmt.Sprint(*parallel), "--state", *state}
+				if *metrics != "" {
+					args = append(args, "--metrics-addr", *metrics)
+				}
 				if *manifests != "" {
 					args = append(args, "--manifests", *manifests)
 				}
@@ -59,6 +63,13 @@ var runCmd = command{
 				if *once {
 					out = &last
 				}
+				// The engine judges inputs by the manifests' settings; so
+				// does its status table.
+				pipe, err := manifestsPipeline(*manifests)
+				if err != nil {
+					return usageError(err.Error())
+				}
+				p = processor.New(p.Store(), pipe, slog.Default())
 				if runErr = local(ctx, out, args); runErr != nil && ctx.Err() == nil && !*once {
 					return runErr
 				}

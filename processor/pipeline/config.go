@@ -46,6 +46,12 @@ func Default(name string) string { return defaults[name] }
 // FromEnv builds the pipeline from the process environment.
 func FromEnv() (*Pipeline, error) { return Load(os.Getenv) }
 
+// FromData builds the pipeline from settings by name: the data of the
+// ConfigMap the pods take their environment from.
+func FromData(data map[string]string) (*Pipeline, error) {
+	return Load(func(name string) string { return data[name] })
+}
+
 // Load builds the pipeline with settings read through getenv; an empty value
 // means the default.
 func Load(getenv func(string) string) (*Pipeline, error) {

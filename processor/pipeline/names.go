@@ -28,6 +28,11 @@ const (
 // every output's provenance.
 const WorkflowEnv = "FIELDFLOW_WORKFLOW"
 
+// ConfigMap is the ConfigMap holding a deployment's pipeline settings (the
+// variables Load reads): the generator writes it, the pods take their
+// environment from it, and the local engine judges inputs by it.
+const ConfigMap = "fieldflow-pipeline"
+
 // KeyParam is the parameter of an asset's WorkflowTemplate holding the
 // input's key: the Sensors and release steps set it, the local engine and
 // its tests read it back.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
+	"github.com/fieldflow/fieldflow/generator"
+	"github.com/fieldflow/fieldflow/generator/podimage"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
@@ -147,7 +150,7 @@ func TestAgentKilled(t *testing.T) {
 	for _, s := range []string{store, direct} {
 		run(t, fieldflow, "sample", "--store", s, "--faults", "--boxes", "1")
 	}
-	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2", "--fieldflow", slowFieldflow(t, local))
+	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2", "--images", slowImages(t, local))
 	cfg, ns := clientConfig(t, filepath.Join(state, "kubeconfig"))
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	killed := map[string]bool{}
@@ -185,16 +188,36 @@ func TestAgentKilled(t *testing.T) {
 	sameAsDirect(t, fieldflow, store, direct)
 }
 
-// slowFieldflow is a fieldflow that sleeps 2 s before it starts, so that
-// pods and sidecars live long enough to be caught running.
-func slowFieldflow(t *testing.T, local string) string {
+// slowImages is an image store whose fieldflow image runs a script that
+// sleeps 2 s before it starts the image's real binary, so that pods and
+// sidecars live long enough to be caught running. It returns the store's
+// folder, for --images.
+func slowImages(t *testing.T, local string) string {
 	t.Helper()
-	slow := filepath.Join(t.TempDir(), "slow-fieldflow")
-	script := "#!/bin/sh\nsleep 2\nexec " + filepath.Join(filepath.Dir(local), "fieldflow-pod") + ` "$@"` + "\n"
+	images := &podimage.Store{Dir: filepath.Join(filepath.Dir(filepath.Dir(local)), "image")}
+	tag := generator.DefaultConfig().Image
+	real, err := images.Unpack(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := real.Program(podimage.Entrypoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	slow := filepath.Join(dir, "slow-fieldflow")
+	script := "#!/bin/sh\nsleep 2\nexec " + bin + ` "$@"` + "\n"
 	if err := os.WriteFile(slow, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return slow
+	idx, err := podimage.Index(podimage.Options{Binaries: map[string]string{runtime.GOOS + "/" + runtime.GOARCH: slow}, CACerts: "/etc/ssl/certs/ca-certificates.crt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := podimage.Write(dir, tag, idx); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // killPodProcesses SIGKILLs every process whose environment or command

@@ -73,7 +73,7 @@ func TestEngineKilled(t *testing.T) {
 // returns the pods that were running.
 func killMidRun(t *testing.T, local, store, state string) []string {
 	t.Helper()
-	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2", "--fieldflow", slowFieldflow(t, local))
+	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2", "--images", slowImages(t, local))
 	cfg, ns := clientConfig(t, filepath.Join(state, "kubeconfig"))
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	deadline := time.Now().Add(5 * time.Minute)

@@ -21,8 +21,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/kubelet"
+	"github.com/fieldflow/fieldflow/generator/podimage"
 	"github.com/fieldflow/fieldflow/processor"
-	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/processor/store"
 )
 
@@ -32,7 +32,7 @@ type Options struct {
 	Manifests  string // folder with templates/ and argo-events/; "" for the embedded copies
 	StateDir   string // the engine's state folder; pods' folders are under pods/
 	Kubeconfig string // the engine's admin kubeconfig, for the event path's Sensor
-	Fieldflow  string // the fieldflow binary pods run
+	Images     string // the image store: the OCI layout `make image` writes, and its unpacked images
 	Parallel   int    // pods at once
 }
 
@@ -58,7 +58,7 @@ func New(ctx context.Context, cfg *rest.Config, m *Manifests, st store.Store, op
 	if e.argo, err = wfclientset.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
-	pipe, err := pipeline.FromEnv()
+	pipe, err := m.Pipeline()
 	if err != nil {
 		return nil, err
 	}
@@ -83,15 +83,16 @@ func New(ctx context.Context, cfg *rest.Config, m *Manifests, st store.Store, op
 // Kubelet returns the process kubelet for the engine's namespace, with
 // pods pointed at the local store instead of the cluster's bucket.
 func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
-	store, fieldflow := e.opt.Store, e.opt.Fieldflow
+	store := e.opt.Store
 	var err error
 	if !strings.HasPrefix(store, "s3://") {
 		if store, err = filepath.Abs(store); err != nil {
 			return nil, err
 		}
 	}
-	// The kubelet runs programs by absolute path only, never from PATH.
-	if fieldflow, err = filepath.Abs(fieldflow); err != nil {
+	// The unpacked images' programs run by absolute path only, never from PATH.
+	images, err := filepath.Abs(e.opt.Images)
+	if err != nil {
 		return nil, err
 	}
 	// Argo's executor ("argoexec") runs only in agent pods here, as this
@@ -108,7 +109,7 @@ func (e *Engine) Kubelet(cfg *rest.Config) (*kubelet.Kubelet, error) {
 		Kube: e.kube, Argo: e.argo, Config: cfg,
 		Namespace: e.manifests.Namespace,
 		Node:      "local",
-		Programs:  map[string]string{"fieldflow": fieldflow},
+		Images:    &podimage.Store{Dir: images},
 		Agent:     self,
 		Env:       env,
 		WorkDir:   filepath.Join(e.opt.StateDir, "pods"),

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	argoevents "github.com/fieldflow/fieldflow/argo-events"
+	"github.com/fieldflow/fieldflow/processor/pipeline"
 	"github.com/fieldflow/fieldflow/templates"
 )
 
@@ -159,6 +160,24 @@ func (m *Manifests) Objects() []*unstructured.Unstructured {
 	out := slices.Clone(m.installs)
 	slices.SortStableFunc(out, func(a, b *unstructured.Unstructured) int { return rank(a) - rank(b) })
 	return out
+}
+
+// Pipeline is the pipeline the manifests' pods run: built from their
+// pipeline ConfigMap, as the pods' environment is. The engine judges
+// inputs by it (its watcher, status, reconcile and --once's end), so that
+// a setting edited in the manifests (START_DATE, a prefix) changes the
+// engine's decisions and the pods' alike.
+func (m *Manifests) Pipeline() (*pipeline.Pipeline, error) {
+	for _, cm := range m.Configs {
+		if cm.Name == pipeline.ConfigMap {
+			p, err := pipeline.FromData(cm.Data)
+			if err != nil {
+				return nil, fmt.Errorf("ConfigMap %s of the manifests: %w", cm.Name, err)
+			}
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("the manifests hold no ConfigMap %s", pipeline.ConfigMap)
 }
 
 // createNamespace creates the manifests' namespace unless it exists. It is

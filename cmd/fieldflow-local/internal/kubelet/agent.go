@@ -144,10 +144,11 @@ func loopbackSocket() (*os.File, string, error) {
 // environment, where the API server is, the mount table (MountsEnv), and
 // env over all of it; files go to the process from descriptor 3 on.
 func (k *Kubelet) container(ctx context.Context, pod *corev1.Pod, dir string, ctr corev1.Container, vols map[string]string, env map[string]string, files ...*os.File) outcome {
-	argv, err := k.agentArgv(ctr)
+	prog, err := k.agentArgv(ctr)
 	if err != nil {
-		return outcome{exitCode: refusedExit, message: err.Error()}
+		return refused(err)
 	}
+	argv := prog.argv
 	mounts, err := mountsOf(ctr, vols)
 	if err != nil {
 		return outcome{exitCode: 64, message: err.Error()}
@@ -169,7 +170,7 @@ func (k *Kubelet) container(ctx context.Context, pod *corev1.Pod, dir string, ct
 	}
 	over[MountsEnv] = string(table)
 	maps.Copy(over, env)
-	vars, err := k.env(ctx, pod, ctr, over)
+	vars, err := k.env(ctx, pod, ctr, prog.env, over)
 	if err != nil {
 		return outcome{exitCode: 64, message: err.Error()}
 	}

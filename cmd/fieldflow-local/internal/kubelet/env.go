@@ -6,18 +6,26 @@ import (
 	"maps"
 	"os"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// env builds a process environment from the container's: literal values,
-// Secret and ConfigMap references read from the API, the pod's name and
-// namespace; then the kubelet's overrides, and over them over. Nothing of
-// this process's own environment leaks in but PATH and HOME.
-func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container, over ...map[string]string) ([]string, error) {
+// env builds a process environment as a container runtime does: the
+// image's variables (KEY=VALUE), under the container's own (literal
+// values, Secret and ConfigMap references read from the API, the pod's
+// name and namespace); then the kubelet's overrides, and over them over.
+// Nothing of this process's own environment leaks in but PATH and HOME,
+// under the image's.
+func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container, image []string, over ...map[string]string) ([]string, error) {
 	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME")}
+	for _, kv := range image {
+		if name, v, ok := strings.Cut(kv, "="); ok {
+			vars[name] = v
+		}
+	}
 	objs := objects{}
 	for _, e := range ctr.Env {
 		v, ok, err := k.value(ctx, pod, e, objs)

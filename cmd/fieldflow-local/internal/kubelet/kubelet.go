@@ -9,8 +9,8 @@
 // Argo's agent and the executor plugins' sidecars (agent.go).
 //
 // Pods run as this machine's user, without a container around them, so
-// the kubelet confines them: it runs only the binary an image would hold
-// (Programs), reads outputs only inside the pod's folder, and performs
+// the kubelet confines them: it runs only what the pod's image holds
+// (Images), reads outputs only inside the pod's folder, and performs
 // resource templates as the pod's service account, in its namespace.
 //
 // Like a real kubelet it registers its Node and serves the container logs
@@ -30,6 +30,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/fieldflow/fieldflow/generator/podimage"
 )
 
 // Kubelet runs the pods of one namespace.
@@ -43,10 +45,10 @@ type Kubelet struct {
 	Config    *rest.Config
 	Namespace string
 	Node      string
-	// Programs maps a container command to a local program, by absolute
-	// path: the images run the fieldflow binary as "fieldflow". A pod
-	// whose command is not in it fails and runs nothing.
-	Programs map[string]string
+	// Images is the engine's image store: a container runs a file of its
+	// image, unpacked there. A pod whose image is not in it fails with
+	// ErrImagePull and runs nothing.
+	Images *podimage.Store
 	// Agent is the program an agent pod's "argoexec" containers run:
 	// Argo's agent, as `Agent agent init|main`. No other pod may run it.
 	Agent string

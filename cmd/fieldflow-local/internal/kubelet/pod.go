@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,8 +34,20 @@ const (
 // outcome is how a pod's main container ended.
 type outcome struct {
 	exitCode int32
+	reason   string // of its terminated state; empty: Error when it failed
 	message  string
 	outputs  *wfv1.Outputs
+}
+
+// refused is the outcome of a container the kubelet does not run: its
+// image is not in the store (ErrImagePull), or its command is not in its
+// image.
+func refused(err error) outcome {
+	var pull errPull
+	if errors.As(err, &pull) {
+		return outcome{exitCode: refusedExit, reason: pullFailed, message: err.Error()}
+	}
+	return outcome{exitCode: refusedExit, message: err.Error()}
 }
 
 func (k *Kubelet) runPod(ctx context.Context, pod *corev1.Pod) error {
@@ -93,10 +106,11 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 	if !ok {
 		return outcome{exitCode: 64, message: "no main container"}
 	}
-	argv, err := k.argv(ctr)
+	prog, err := k.argv(ctr)
 	if err != nil {
-		return outcome{exitCode: refusedExit, message: err.Error()}
+		return refused(err)
 	}
+	argv := prog.argv
 	dir := filepath.Join(k.WorkDir, pod.Name)
 	mounts := volumes{}
 	for _, m := range ctr.VolumeMounts {
@@ -109,7 +123,7 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, tmpl *wfv1.Templ
 	for i := range argv[1:] {
 		argv[i+1] = mounts.remap(dir, argv[i+1])
 	}
-	env, err := k.env(ctx, pod, ctr)
+	env, err := k.env(ctx, pod, ctr, prog.env)
 	if err != nil {
 		return outcome{exitCode: 64, message: err.Error()}
 	}
@@ -244,10 +258,10 @@ func (k *Kubelet) finish(ctx context.Context, pod *corev1.Pod, out outcome) erro
 		for _, c := range pod.Spec.Containers {
 			code, reason, msg := int32(0), "Completed", ""
 			if c.Name == mainContainer && out.exitCode != 0 {
-				code, reason, msg = out.exitCode, "Error", out.message
+				code, reason, msg = out.exitCode, cmp.Or(out.reason, "Error"), out.message
 			}
 			st.ContainerStatuses = append(st.ContainerStatuses, corev1.ContainerStatus{
-				Name: c.Name, Image: c.Image,
+				Name: c.Name, Image: c.Image, ImageID: k.imageID(c),
 				State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 					ExitCode: code, Reason: reason, Message: msg, StartedAt: *st.StartTime, FinishedAt: now,
 				}},

@@ -14,17 +14,39 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Serve serves /metrics on addr, a loopback address: the controller's own
+// DefaultAddr is where /metrics is served when no address is named and
+// nothing else listens there.
+const DefaultAddr = "127.0.0.1:9090"
+
+// Listen opens the metrics address: addr when named (taken, it fails at
+// once, before the engine starts anything), else DefaultAddr, or a free
+// loopback port when another engine on this machine has that one.
+func Listen(addr string) (net.Listener, error) {
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+		}
+		return l, nil
+	}
+	if l, err := net.Listen("tcp", DefaultAddr); err == nil {
+		return l, nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	slog.Info("metrics: the default address is taken (another engine?), serving on a free port", "default", DefaultAddr, "addr", l.Addr())
+	return l, nil
+}
+
+// Serve serves /metrics on l, a loopback address: the controller's own
 // server would listen on every interface. With profiling, /debug/pprof/
 // too: off by default, since a profile or a goroutine dump shows any local
 // process the engine's internals, and a CPU profile costs the engine time.
 // It returns the address served, and stops when ctx ends. More gatherers
 // (the event path's processes) are served beside the controller's.
-func Serve(ctx context.Context, addr string, profiling bool, more ...prometheus.Gatherer) (net.Addr, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
+func Serve(ctx context.Context, l net.Listener, profiling bool, more ...prometheus.Gatherer) net.Addr {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(append(prometheus.Gatherers{prometheus.DefaultGatherer}, more...), promhttp.HandlerOpts{}))
 	if profiling {
@@ -35,5 +57,5 @@ func Serve(ctx context.Context, addr string, profiling bool, more ...prometheus.
 	go srv.Serve(l)
 	go func() { <-ctx.Done(); srv.Close() }()
 	slog.Info("metrics", "url", "http://"+l.Addr().String()+"/metrics", "pprof", profiling)
-	return l.Addr(), nil
+	return l.Addr()
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -19,10 +20,11 @@ func TestProfilingOnlyWhenAsked(t *testing.T) {
 		{true, "/debug/pprof/", http.StatusOK},
 		{true, "/metrics", http.StatusOK},
 	} {
-		addr, err := Serve(t.Context(), "127.0.0.1:0", tc.profiling)
+		l, err := Listen("127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
+		addr := Serve(t.Context(), l, tc.profiling)
 		resp, err := http.Get("http://" + addr.String() + tc.path)
 		if err != nil {
 			t.Fatal(err)
@@ -31,5 +33,29 @@ func TestProfilingOnlyWhenAsked(t *testing.T) {
 		if resp.StatusCode != tc.want {
 			t.Errorf("profiling %v: GET %s: %d, want %d", tc.profiling, tc.path, resp.StatusCode, tc.want)
 		}
+	}
+}
+
+// TestListen: no address named, the default or, when another engine has
+// it, a free port; a named address that is taken fails, naming the flag.
+func TestListen(t *testing.T) {
+	first, err := Listen("")
+	if err != nil {
+		t.Skipf("%s is taken on this machine: %v", DefaultAddr, err)
+	}
+	defer first.Close()
+	if first.Addr().String() != DefaultAddr {
+		t.Skipf("%s is taken on this machine (got %s)", DefaultAddr, first.Addr())
+	}
+	second, err := Listen("")
+	if err != nil {
+		t.Fatalf("a second engine: %v", err)
+	}
+	defer second.Close()
+	if a := second.Addr().String(); a == DefaultAddr || !strings.HasPrefix(a, "127.0.0.1:") {
+		t.Errorf("a second engine serves on %s, want a free loopback port", a)
+	}
+	if _, err := Listen(DefaultAddr); err == nil || !strings.Contains(err.Error(), "--metrics-addr "+DefaultAddr) {
+		t.Errorf("a named address that is taken: %v, want an error naming --metrics-addr", err)
 	}
 }
