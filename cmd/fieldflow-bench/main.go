@@ -13,7 +13,7 @@
 //
 //	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow
 //	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow --minio .cache/minio-*/minio --cases backlog
-//	go run ./cmd/fieldflow-bench --fieldflow .cache/bin/fieldflow-pod --local .cache/bin/fieldflow-local --minio .cache/minio-*/minio --cases latency --uploads 3
+//	go run ./cmd/fieldflow-bench --fieldflow .cache/image/bin/fieldflow-linux-amd64 --local .cache/bin/fieldflow-local --minio .cache/minio-*/minio --cases latency --uploads 3
 package main
 
 import (
