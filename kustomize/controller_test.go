@@ -24,8 +24,8 @@ var wantControllerEnv = map[string]string{
 	"DEFAULT_REQUEUE_TIME":  "1s",
 	"ARGO_AGENT_PATCH_RATE": "1s",
 	"ARGO_WORKFLOW_WORKERS": "32",
-	"ARGO_QPS":              "50",
-	"ARGO_BURST":            "100",
+	"ARGO_QPS":              "100",
+	"ARGO_BURST":            "200",
 }
 
 // TestControllerPatch reads the patch the local engine embeds: the

@@ -30,11 +30,13 @@ func runEngine(ctx context.Context, o runOptions) error {
 		fmt.Println(res.FormatCost())
 		return nil
 	}
-	r.serveUI(ctx)
 	// An engine that no longer watches must not look as if it did: a
 	// failed watch (an event path that never became ready) ends the run.
 	watched := make(chan error, 1)
 	go func() { watched <- r.engine.Watch(ctx) }()
+	// The UI comes up beside the watch, which must not wait for it: what
+	// is uploaded meanwhile is the watch's, not only the reconcile's.
+	go r.serveUI(ctx)
 	select {
 	case <-ctx.Done():
 		return nil

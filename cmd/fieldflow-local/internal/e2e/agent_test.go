@@ -206,7 +206,9 @@ func slowImages(t *testing.T, local string) string {
 	}
 	dir := t.TempDir()
 	slow := filepath.Join(dir, "slow-fieldflow")
-	script := "#!/bin/sh\nsleep 2\nexec " + bin + ` "$@"` + "\n"
+	// The image's PATH is its own (/usr/local/bin): the script names
+	// this machine's sleep by its path.
+	script := "#!/bin/sh\n/bin/sleep 2\nexec " + bin + ` "$@"` + "\n"
 	if err := os.WriteFile(slow, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

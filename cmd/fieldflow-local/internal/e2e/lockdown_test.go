@@ -50,7 +50,7 @@ func TestLockdown(t *testing.T) {
 	}
 	cases := []lockCase{
 		{"shell", container([]string{"sh", "-c", "touch " + marker}, nil, wfv1.Outputs{}),
-			`fieldflow-local runs only the fieldflow binary; container "main" wants "sh"`},
+			`container "main": "sh" not found on the PATH of image fieldflow:0.1.0`},
 		{"output outside the volumes", container([]string{"fieldflow", "help"}, nil, outputAt(secret)),
 			"is in no volume of the pod"},
 		{"output through dot-dot", container([]string{"fieldflow", "help"}, scratch(), outputAt("/scratch/"+strings.Repeat("../", 30)+strings.TrimPrefix(secret, "/"))),
@@ -65,7 +65,7 @@ func TestLockdown(t *testing.T) {
 			`workflows.argoproj.io is forbidden: User "system:serviceaccount:fieldflow:fieldflow-workflow" cannot create resource "workflows"`},
 		// Argo's agent runs only in an agent pod, never as a workflow step.
 		{"argoexec", container([]string{"argoexec", "agent", "main"}, nil, wfv1.Outputs{}),
-			`fieldflow-local runs only the fieldflow binary; container "main" wants "argoexec"`},
+			`container "main": "argoexec" not found on the PATH of image fieldflow:0.1.0`},
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
