@@ -384,9 +384,8 @@ func TestAgentTokens(t *testing.T) {
 // TestSettingsComeFromTheConfigMap checks that every setting a container
 // reads from the ConfigMap is in it, and that only what the AWS overlay
 // removes (the endpoint, the S3 keys) is optional. The workflow containers
-// also get their precision and the workflow's name; the plugin's sidecar
-// gets neither: its ConfigMap is no template, so {{workflow.name}} would
-// reach it as written.
+// also get the workflow's name; the plugin's sidecar does not: its
+// ConfigMap is no template, so {{workflow.name}} would reach it as written.
 func TestSettingsComeFromTheConfigMap(t *testing.T) {
 	o := decodeAll(t)
 	cm := o.configMaps[pipelineConfigMap]
@@ -413,10 +412,6 @@ func TestSettingsComeFromTheConfigMap(t *testing.T) {
 		for _, e := range c.ctr.Env {
 			seen[e.Name] = true
 			switch {
-			case e.Name == "FIELDFLOW_PRECISION":
-				if e.Value == "" || !c.workflow {
-					t.Errorf("%s: FIELDFLOW_PRECISION %q: want it literal, in workflow pods only", c.where, e.Value)
-				}
 			case e.Name == pipeline.WorkflowEnv:
 				if e.Value != "{{workflow.name}}" || !c.workflow {
 					t.Errorf("%s: %s = %q: want the workflow's name, in workflow pods only", c.where, e.Name, e.Value)
@@ -442,8 +437,8 @@ func TestSettingsComeFromTheConfigMap(t *testing.T) {
 				t.Errorf("%s does not read %s", c.where, key)
 			}
 		}
-		if c.workflow && (!seen["FIELDFLOW_PRECISION"] || !seen[pipeline.WorkflowEnv]) {
-			t.Errorf("%s: no precision or workflow name", c.where)
+		if c.workflow && !seen[pipeline.WorkflowEnv] {
+			t.Errorf("%s: no workflow name", c.where)
 		}
 	}
 }

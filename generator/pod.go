@@ -89,7 +89,7 @@ func container(c Config, profile pipeline.Profile, args ...string) (*corev1.Cont
 		ImagePullPolicy: corev1.PullPolicy(c.ImagePullPolicy),
 		Command:         []string{"fieldflow"},
 		Args:            args,
-		Env:             env(c, profile),
+		Env:             env(c),
 		Resources:       res,
 		VolumeMounts:    []corev1.VolumeMount{{Name: scratchVolume, MountPath: scratchPath}},
 		SecurityContext: deploy.Locked(),
@@ -98,12 +98,9 @@ func container(c Config, profile pipeline.Profile, args ...string) (*corev1.Cont
 }
 
 // env is a workflow container's environment: the settings and the store
-// (settingsEnv, storeEnv), the asset's precision and the workflow's name.
-// The precision stays literal, the only value that differs per asset.
-func env(c Config, profile pipeline.Profile) []corev1.EnvVar {
-	out := settingsEnv(c)
-	out = append(out, corev1.EnvVar{Name: "FIELDFLOW_PRECISION", Value: profile.Precision},
-		corev1.EnvVar{Name: pipeline.WorkflowEnv, Value: "{{workflow.name}}"})
+// (settingsEnv, storeEnv) and the workflow's name.
+func env(c Config) []corev1.EnvVar {
+	out := append(settingsEnv(c), corev1.EnvVar{Name: pipeline.WorkflowEnv, Value: "{{workflow.name}}"})
 	return append(out, storeEnv(c)...)
 }
 

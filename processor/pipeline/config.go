@@ -98,7 +98,7 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 				BinaryValues: true,
 				Profile: Profile{
 					CPURequest: "100m", CPULimit: "1", MemoryRequest: "64Mi", MemoryLimit: "256Mi",
-					BatchBytes: 1 << 20, Precision: "float64",
+					BatchBytes: 1 << 20,
 				},
 				Retry:   retry,
 				Metrics: []Metric{MetricRuns, MetricDuration, MetricRecords},
@@ -117,7 +117,7 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 				},
 				Profile: Profile{
 					CPURequest: "250m", CPULimit: "2", MemoryRequest: "128Mi", MemoryLimit: "512Mi",
-					BatchBytes: 1 << 20, Precision: "float64",
+					BatchBytes: 1 << 20,
 				},
 				Retry:   retry,
 				Metrics: []Metric{MetricRuns, MetricDuration, MetricRecords},

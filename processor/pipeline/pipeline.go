@@ -57,10 +57,6 @@ type Profile struct {
 	// BatchBytes is how much of a file is read, validated and written at
 	// once; memory use is a few batches.
 	BatchBytes int
-	// Precision is the numeric type processing code computes in. The
-	// current processing keeps every value as written, so it does not
-	// change outputs; it is passed to the pod as FIELDFLOW_PRECISION.
-	Precision string
 }
 
 // Retry bounds the runs of one input version that fail for a reason worth
