@@ -172,11 +172,11 @@ func sensorMade(ctx context.Context, e *engine.Engine) string {
 
 // runBeside runs a binary that make local builds beside this one.
 func runBeside(ctx context.Context, name string, args ...string) error {
-	self, err := os.Executable()
+	bin, err := besideSelf(name)
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(filepath.Dir(self), name), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)

@@ -95,18 +95,9 @@ func engineFlags(fs *flag.FlagSet, o *engineOptions, d defaults) func() error {
 		if o.engine.Images != "" {
 			return nil
 		}
-		dir, err := imagesBeside()
+		// .cache/image beside .cache/bin, where make image writes it.
+		dir, err := besideSelf(filepath.Join("..", "image"))
 		o.engine.Images = dir
 		return err
 	}
-}
-
-// imagesBeside is the image store `make image` writes: .cache/image
-// beside .cache/bin, where this binary is.
-func imagesBeside() (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(filepath.Dir(filepath.Dir(self)), "image"), nil
 }

@@ -142,7 +142,8 @@ func (r *running) serveUI(ctx context.Context) {
 		"cli", "ARGO_SERVER="+strings.TrimPrefix(s.URL, "http://")+" ARGO_HTTP1=true ARGO_SECURE=false ARGO_NAMESPACE="+c.Namespace+` ARGO_TOKEN="$(cat `+s.TokenFile+`)" argo list`)
 }
 
-// besideSelf is the path of name in this binary's folder.
+// besideSelf is the path of name (a file, or a relative path) in this
+// binary's folder, where make builds what the engine runs beside it.
 func besideSelf(name string) (string, error) {
 	self, err := os.Executable()
 	if err != nil {

@@ -29,24 +29,8 @@ var imageCmd = command{
 		dir := fs.String("dir", filepath.Join(".cache", "image"), "folder of the OCI layout (oci/) and the tarballs")
 		config := fs.String("config", "generator/fieldflow.yaml", "deployment config naming the image (its tag in the layout and the tarballs): what the templates run")
 		certs := fs.String("certs", "/etc/ssl/certs/ca-certificates.crt", "CA certificates copied into the image")
-		binaries := map[string]string{}
-		fs.Func("binary", "OS/ARCH=PATH: the static pod build of fieldflow for a platform (repeat per platform); builds the image", func(v string) error {
-			platform, path, ok := strings.Cut(v, "=")
-			if !ok {
-				return fmt.Errorf("want OS/ARCH=PATH, got %q", v)
-			}
-			binaries[platform] = path
-			return nil
-		})
-		labels := map[string]string{}
-		fs.Func("label", "KEY=VALUE: an OCI label beside the image's own (repeat)", func(v string) error {
-			k, val, ok := strings.Cut(v, "=")
-			if !ok {
-				return fmt.Errorf("want KEY=VALUE, got %q", v)
-			}
-			labels[k] = val
-			return nil
-		})
+		binaries := mapFlag(fs, "binary", "OS/ARCH=PATH: the static pod build of fieldflow for a platform (repeat per platform); builds the image")
+		labels := mapFlag(fs, "label", "KEY=VALUE: an OCI label beside the image's own (repeat)")
 		push := fs.String("push", "", "REGISTRY/REPO[:TAG]: push the layout's image there, with the Docker config's credentials")
 		return func(ctx context.Context) error {
 			if len(binaries) == 0 && *push == "" {
@@ -81,6 +65,20 @@ var imageCmd = command{
 			return nil
 		}
 	},
+}
+
+// mapFlag is a repeatable flag of KEY=VALUE pairs.
+func mapFlag(fs *flag.FlagSet, name, usage string) map[string]string {
+	m := map[string]string{}
+	fs.Func(name, usage, func(v string) error {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok {
+			return fmt.Errorf("want %s, got %q", strings.Fields(usage)[0], v)
+		}
+		m[k] = val
+		return nil
+	})
+	return m
 }
 
 // pushImage sends the layout's index to ref as `crane push` does, with the
