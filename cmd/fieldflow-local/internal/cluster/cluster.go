@@ -67,13 +67,9 @@ type Kubelet struct {
 	Files pki.KubeletFiles
 }
 
-// Start starts the engine with its state in stateDir and default options.
-func Start(ctx context.Context, stateDir string) (*Cluster, error) {
-	return StartWithOptions(ctx, Options{StateDir: stateDir})
-}
-
-// StartWithOptions starts etcd, the API server and the workflow controller,
-// and writes the kubeconfig. Only one engine can run in a process: the API
+// StartWithOptions starts etcd, the API server and the workflow controller;
+// WriteKubeconfig, once the caller has started the rest, says the engine is
+// up. Only one engine can run in a process: the API
 // server and controller keep process-wide state (feature gates, metrics).
 func StartWithOptions(ctx context.Context, o Options) (*Cluster, error) {
 	o = withDefaults(o)

@@ -37,7 +37,8 @@ import (
 // rules and the uploads gave. The controller's, cAdvisor's and
 // kube-state-metrics' panels are checked by name against Argo v3.7's
 // metrics in the generator's tests; here they run too and are only
-// logged, since no kubelet or kube-state-metrics runs locally.
+// logged, since the process kubelet serves no cAdvisor metrics and no
+// kube-state-metrics runs locally.
 func TestDashboardOnRealData(t *testing.T) {
 	local, fieldflow := binaries(t)
 	promBin := prometheusBinary(t)
