@@ -88,7 +88,7 @@ LOCAL_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.33.1
 ## kubelet in one process)
 engine: build
 	@$(MAKE) --no-print-directory image PLATFORMS=linux/$(shell go env GOARCH)
-	@test -x $(BIN)/fieldflow-local || echo "building the local Argo engine fieldflow-local (etcd, kube-apiserver, Argo's controller): first time only, about 10 minutes on 2 cores and 2.7 GB of RAM; packages are listed as they compile"
+	@test -x $(BIN)/fieldflow-local || echo "building the local Argo engine fieldflow-local (etcd, kube-apiserver, Argo's controller): first time only, about 5 minutes on 2 cores and 2.7 GB of RAM; packages are listed as they compile"
 	go build $(if $(wildcard $(BIN)/fieldflow-local),,-v) -ldflags "$(LOCAL_LDFLAGS)" -o $(BIN)/fieldflow-local ./cmd/fieldflow-local
 
 ## local: the engine, its event path on MinIO (fieldflow-events: the JetStream bus, Argo Events'
