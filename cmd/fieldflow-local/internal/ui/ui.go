@@ -50,7 +50,6 @@ type Options struct {
 type Server struct {
 	URL       string // http://127.0.0.1:PORT
 	TokenFile string // "Bearer <token>", as the UI's login form and ARGO_TOKEN take it
-	child     *supervise.Child
 }
 
 // TokenFile is where the engine writes the UI's token in a state folder.
@@ -77,17 +76,14 @@ func Start(ctx context.Context, kube kubernetes.Interface, o Options) (*Server, 
 		return nil, err
 	}
 	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
-	s.child = &supervise.Child{Name: "argo-server", Dir: filepath.Join(o.StateDir, "argo-server"),
+	child := &supervise.Child{Name: "argo-server", Dir: filepath.Join(o.StateDir, "argo-server"),
 		Command: func(ctx context.Context) *exec.Cmd { return serverCommand(ctx, o, port) }}
-	go s.child.Supervise(ctx, o.Log)
+	go child.Supervise(ctx, o.Log)
 	if err := waitServing(ctx, s.URL, time.Minute); err != nil {
-		return nil, fmt.Errorf("argo server: %w (see %s)", err, s.child.LogPath())
+		return nil, fmt.Errorf("argo server: %w (see %s)", err, child.LogPath())
 	}
 	return s, nil
 }
-
-// Kill ends argo server's process, for its supervisor to start it again.
-func (s *Server) Kill() { s.child.Kill() }
 
 // serverCommand is argo server for the namespace, with client
 // authentication, plain HTTP (it serves loopback users; TLS would only add
