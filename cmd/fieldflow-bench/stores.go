@@ -13,17 +13,17 @@ import (
 	"github.com/fieldflow/fieldflow/processor/sample"
 	"github.com/fieldflow/fieldflow/processor/store"
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"
-	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
+	"github.com/fieldflow/fieldflow/processor/store/s3/localminio"
 )
 
 // minioBucket starts MinIO in a folder of its own (removed with the
 // server), points the AWS variables at it and creates a bucket.
-func minioBucket(ctx context.Context, minio, name string) (*s3test.Server, *s3store.Store, error) {
+func minioBucket(ctx context.Context, minio, name string) (*localminio.Server, *s3store.Store, error) {
 	dir, err := os.MkdirTemp("", "fieldflow-"+name+"-")
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := s3test.Start(minio, dir)
+	srv, err := localminio.Start(minio, dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err

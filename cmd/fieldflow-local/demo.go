@@ -20,7 +20,7 @@ import (
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/events"
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"
-	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
+	"github.com/fieldflow/fieldflow/processor/store/s3/localminio"
 )
 
 // demoBucket is the bucket the demo creates, the one the README names.
@@ -64,7 +64,7 @@ func demoMinio(ctx context.Context, o demoOptions) error {
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return err
 	}
-	srv, err := s3test.Start(o.minio, o.dir)
+	srv, err := localminio.Start(o.minio, o.dir)
 	if err != nil {
 		return err
 	}
