@@ -27,9 +27,12 @@ type Config struct {
 	// Settings are the pipeline settings (START_DATE, folders, patterns, as
 	// in the processor's environment); unset ones keep their defaults.
 	Settings map[string]string `json:"settings,omitempty"`
-	S3       S3Config          `json:"s3"`
-	MinIO    MinIOConfig       `json:"minio"`
-	SQS      SQSConfig         `json:"sqs"`
+	// Profiles are the assets' pod resources by asset name; an entry
+	// names only what it changes (see Profiles).
+	Profiles Profiles    `json:"profiles,omitempty"`
+	S3       S3Config    `json:"s3"`
+	MinIO    MinIOConfig `json:"minio"`
+	SQS      SQSConfig   `json:"sqs"`
 	// GPUNodeLabel is the node label a GPU profile's type selects on.
 	GPUNodeLabel string `json:"gpuNodeLabel"`
 	// JetStreamVersion pins the EventBus; it must be one the Argo Events
@@ -78,6 +81,7 @@ func DefaultConfig() Config {
 		Image:           "fieldflow:0.1.0",
 		ImagePullPolicy: "IfNotPresent",
 		Bucket:          "irrigation",
+		Profiles:        pipeline.DefaultProfiles(),
 		S3: S3Config{
 			Endpoint:          "http://minio.fieldflow.svc:9000",
 			Region:            "us-east-1",
@@ -121,7 +125,21 @@ func (c Config) Pipeline() (*pipeline.Pipeline, error) {
 			return nil, fmt.Errorf("config: unknown setting %q (known: %v)", name, pipeline.Names())
 		}
 	}
-	return pipeline.Load(func(name string) string { return c.Settings[name] })
+	p, err := pipeline.Load(func(name string) string { return c.Settings[name] })
+	if err != nil {
+		return nil, err
+	}
+	for name, profile := range c.Profiles {
+		a := p.Asset(name)
+		if a == nil {
+			return nil, fmt.Errorf("config: profiles: no asset %q", name)
+		}
+		if _, err := resources(profile); err != nil {
+			return nil, fmt.Errorf("config: profiles: %s: %w", name, err)
+		}
+		a.Profile = profile
+	}
+	return p, nil
 }
 
 // env is the pipeline settings as container environment, sorted, so that

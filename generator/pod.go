@@ -2,7 +2,6 @@ package generator
 
 import (
 	"fmt"
-	"strconv"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,9 +15,11 @@ import (
 
 // Names shared by the rendered objects.
 const (
-	workflowServiceAccount = "fieldflow-workflow"
+	// The service accounts workflow pods and the EventSource run as: the
+	// AWS roles' trust (terraform/) names them.
+	WorkflowServiceAccount = "fieldflow-workflow"
+	EventsServiceAccount   = "fieldflow-events"
 	sensorServiceAccount   = "fieldflow-sensor"
-	eventsServiceAccount   = "fieldflow-events"
 	scratchVolume          = "scratch"
 	scratchPath            = "/tmp"
 	outputsDir             = scratchPath + "/outputs"
@@ -27,6 +28,8 @@ const (
 	partOf                 = "fieldflow"
 	// runAs is the user the image runs as.
 	runAs = podimage.UID
+	// gpuResource is the extended resource NVIDIA's device plugin offers.
+	gpuResource corev1.ResourceName = "nvidia.com/gpu"
 )
 
 // The annotations Argo's UI reads a title and a description from (its
@@ -55,7 +58,7 @@ func labels() map[string]string {
 // workflowDefaults are the settings every fieldflow workflow has: its
 // service account, a non-root pod, garbage collection and a deadline.
 func workflowDefaults(spec *wfv1.WorkflowSpec) {
-	spec.ServiceAccountName = workflowServiceAccount
+	spec.ServiceAccountName = WorkflowServiceAccount
 	spec.ActiveDeadlineSeconds = ptr(int64(3600))
 	spec.PodGC = &wfv1.PodGC{Strategy: wfv1.PodGCOnPodSuccess}
 	spec.TTLStrategy = &wfv1.TTLStrategy{
@@ -162,29 +165,40 @@ func pipelineConfig(c Config) *corev1.ConfigMap {
 }
 
 // resources turns a profile into requests and limits; a GPU is requested
-// and limited alike, as Kubernetes requires for extended resources.
+// and limited alike, as Kubernetes requires for extended resources. It is
+// also the profile's check: a quantity Kubernetes would refuse, or a
+// request above its limit, is an error naming the key.
 func resources(p pipeline.Profile) (corev1.ResourceRequirements, error) {
 	r := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
 	for _, q := range []struct {
-		list  corev1.ResourceList
-		name  corev1.ResourceName
-		value string
+		name            corev1.ResourceName
+		request, limit  string
+		requestKey, key string
 	}{
-		{r.Requests, corev1.ResourceCPU, p.CPURequest},
-		{r.Limits, corev1.ResourceCPU, p.CPULimit},
-		{r.Requests, corev1.ResourceMemory, p.MemoryRequest},
-		{r.Limits, corev1.ResourceMemory, p.MemoryLimit},
+		{corev1.ResourceCPU, p.CPURequest, p.CPULimit, "cpuRequest", "cpuLimit"},
+		{corev1.ResourceMemory, p.MemoryRequest, p.MemoryLimit, "memoryRequest", "memoryLimit"},
 	} {
-		v, err := resource.ParseQuantity(q.value)
+		req, err := resource.ParseQuantity(q.request)
 		if err != nil {
-			return r, fmt.Errorf("resource %s %q: %w", q.name, q.value, err)
+			return r, fmt.Errorf("%s %q: %w", q.requestKey, q.request, err)
 		}
-		q.list[q.name] = v
+		limit, err := resource.ParseQuantity(q.limit)
+		if err != nil {
+			return r, fmt.Errorf("%s %q: %w", q.key, q.limit, err)
+		}
+		if req.Cmp(limit) > 0 {
+			return r, fmt.Errorf("%s %s is above %s %s", q.requestKey, q.request, q.key, q.limit)
+		}
+		r.Requests[q.name], r.Limits[q.name] = req, limit
 	}
-	if p.GPUs > 0 {
-		gpus := resource.MustParse(strconv.Itoa(p.GPUs))
-		r.Requests["nvidia.com/gpu"] = gpus
-		r.Limits["nvidia.com/gpu"] = gpus
+	switch {
+	case p.GPUs < 0:
+		return r, fmt.Errorf("gpus %d: want 0 or more", p.GPUs)
+	case p.GPUs == 0 && p.GPUType != "":
+		return r, fmt.Errorf("gpuType %q without gpus", p.GPUType)
+	case p.GPUs > 0:
+		gpus := *resource.NewQuantity(int64(p.GPUs), resource.DecimalSI)
+		r.Requests[gpuResource], r.Limits[gpuResource] = gpus, gpus
 	}
 	return r, nil
 }

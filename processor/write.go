@@ -68,8 +68,7 @@ func (p *Processor) stream(ctx context.Context, r io.Reader, in pipeline.Input, 
 		uploaded <- err
 	}()
 	stats, err := record.Process(r, pw, record.Options{
-		Rules:      record.Rules{BoxID: in.Box, Binary: in.Asset.BinaryValues},
-		BatchBytes: in.Asset.Profile.BatchBytes,
+		Rules: record.Rules{BoxID: in.Box, Binary: in.Asset.BinaryValues},
 	})
 	var bad *record.InvalidError
 	if (err == nil || errors.As(err, &bad)) && stats.BytesIn != info.Size {

@@ -29,6 +29,22 @@ var defaults = map[string]string{
 	"RETRY_MAX_BACKOFF":    "5m",
 }
 
+// The assets' names: metric labels, object names, profile keys, and what
+// the sample generator asks the pipeline for.
+const (
+	BoxAsset   = "box"
+	FieldAsset = "field"
+)
+
+// DefaultProfiles are the assets' pod resources by asset name, for a
+// deployment whose definition file does not change them.
+func DefaultProfiles() map[string]Profile {
+	return map[string]Profile{
+		BoxAsset:   {CPURequest: "100m", CPULimit: "1", MemoryRequest: "64Mi", MemoryLimit: "256Mi"},
+		FieldAsset: {CPURequest: "250m", CPULimit: "2", MemoryRequest: "128Mi", MemoryLimit: "512Mi"},
+	}
+}
+
 // Names lists the configuration variables, sorted, for documentation and for
 // rendering a ConfigMap.
 func Names() []string {
@@ -89,22 +105,19 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 		StartDate:        start,
 		Assets: []*Asset{
 			{
-				Name:         "box",
+				Name:         BoxAsset,
 				Title:        "Bounding box",
 				Description:  "Validates a bounding box file (irrigation values 0 or 1) and writes it with is_processed set. Boxes have no dependencies; finishing one releases its fields.",
 				InputPrefix:  trimSlash(get("BOXES_FOLDER_INPUT")),
 				OutputPrefix: trimSlash(get("BOXES_FOLDER_OUTPUT")),
 				Pattern:      boxes,
 				BinaryValues: true,
-				Profile: Profile{
-					CPURequest: "100m", CPULimit: "1", MemoryRequest: "64Mi", MemoryLimit: "256Mi",
-					BatchBytes: 1 << 20,
-				},
-				Retry:   retry,
-				Metrics: []Metric{MetricRuns, MetricDuration, MetricRecords},
+				Profile:      DefaultProfiles()[BoxAsset],
+				Retry:        retry,
+				Metrics:      []Metric{MetricRuns, MetricDuration, MetricRecords},
 			},
 			{
-				Name:         "field",
+				Name:         FieldAsset,
 				Title:        "Field",
 				Description:  "Validates a field file and writes it with is_processed set, once its date is in range, its bounding box is processed and every earlier date of the box is processed.",
 				InputPrefix:  trimSlash(get("FIELDS_FOLDER_INPUT")),
@@ -112,13 +125,10 @@ func Load(getenv func(string) string) (*Pipeline, error) {
 				Pattern:      fields,
 				Checks: []Check{
 					{Name: "start-date", Kind: StartDate},
-					{Name: "box-processed", Kind: AssetDone, Asset: "box"},
+					{Name: "box-processed", Kind: AssetDone, Asset: BoxAsset},
 					{Name: "earlier-dates-processed", Kind: EarlierDone},
 				},
-				Profile: Profile{
-					CPURequest: "250m", CPULimit: "2", MemoryRequest: "128Mi", MemoryLimit: "512Mi",
-					BatchBytes: 1 << 20,
-				},
+				Profile: DefaultProfiles()[FieldAsset],
 				Retry:   retry,
 				Metrics: []Metric{MetricRuns, MetricDuration, MetricRecords},
 			},

@@ -47,16 +47,16 @@ type Asset struct {
 	Metrics      []Metric
 }
 
-// Profile is what one run of an asset needs: the pod's resources, and how
-// the processor works through a file. Quantities use Kubernetes syntax.
+// Profile is what the pod of one run of an asset gets. Quantities use
+// Kubernetes syntax. The defaults are DefaultProfiles'; a deployment changes
+// them in its definition file (generator/fieldflow.yaml, profiles:).
 type Profile struct {
-	CPURequest, CPULimit       string
-	MemoryRequest, MemoryLimit string
-	GPUs                       int    // nvidia.com/gpu count; 0 for none
-	GPUType                    string // node selector value for the GPU product label
-	// BatchBytes is how much of a file is read, validated and written at
-	// once; memory use is a few batches.
-	BatchBytes int
+	CPURequest    string `json:"cpuRequest"`
+	CPULimit      string `json:"cpuLimit"`
+	MemoryRequest string `json:"memoryRequest"`
+	MemoryLimit   string `json:"memoryLimit"`
+	GPUs          int    `json:"gpus,omitempty"`    // nvidia.com/gpu count; 0 for none
+	GPUType       string `json:"gpuType,omitempty"` // node selector value for the GPU product label
 }
 
 // Retry bounds the runs of one input version that fail for a reason worth

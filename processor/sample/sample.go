@@ -42,14 +42,14 @@ func Defaults() Options {
 // Write puts a sample into st and returns the keys it wrote.
 func Write(ctx context.Context, st store.Store, p *pipeline.Pipeline, opt Options) ([]string, error) {
 	g := &gen{rng: rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15)), p: p, st: st}
-	box, field := p.Asset("box"), p.Asset("field")
+	box, field := p.Asset(pipeline.BoxAsset), p.Asset(pipeline.FieldAsset)
 	if box == nil || field == nil {
 		return nil, fmt.Errorf("sample needs the box and field assets")
 	}
 	for range opt.Boxes {
 		id := g.boxID()
 		g.boxes = append(g.boxes, id)
-		if err := g.file(ctx, box, map[string]string{"box": id}, 1, boxRecord); err != nil {
+		if err := g.file(ctx, box, map[string]string{pipeline.GroupBox: id}, 1, boxRecord); err != nil {
 			return nil, err
 		}
 		if err := g.fields(ctx, field, id, opt.From, opt.To); err != nil {
@@ -95,9 +95,9 @@ func (g *gen) fields(ctx context.Context, a *pipeline.Asset, id string, from, to
 	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
 		n := 1 + g.rng.IntN(3)
 		for i := range n {
-			values := map[string]string{"box": id, "date": d.Format(g.p.DateLayout), "suffix": ""}
+			values := map[string]string{pipeline.GroupBox: id, pipeline.GroupDate: d.Format(g.p.DateLayout), pipeline.GroupSuffix: ""}
 			if i > 0 {
-				values["suffix"] = g.suffix()
+				values[pipeline.GroupSuffix] = g.suffix()
 			}
 			if err := g.file(ctx, a, values, 10+g.rng.IntN(21), fieldRecord); err != nil {
 				return err
@@ -110,7 +110,7 @@ func (g *gen) fields(ctx context.Context, a *pipeline.Asset, id string, from, to
 func (g *gen) faults(ctx context.Context, a *pipeline.Asset, day time.Time) error {
 	// Fields of a box that has no bounding box: they wait.
 	orphan := g.boxID()
-	values := map[string]string{"box": orphan, "date": day.Format(g.p.DateLayout), "suffix": ""}
+	values := map[string]string{pipeline.GroupBox: orphan, pipeline.GroupDate: day.Format(g.p.DateLayout), pipeline.GroupSuffix: ""}
 	if err := g.file(ctx, a, values, 3, fieldRecord); err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (g *gen) faults(ctx context.Context, a *pipeline.Asset, day time.Time) erro
 	AppendField(&buf, g.rng, id)
 	buf.WriteString(`{"box_id": "` + id + `", "coordinates_x_min": 5, "coordinates_y_min": 1, "coordinates_x_max": 7, "coordinates_y_max": 3, "irrigation_array": [[0.0, 0.0]], "is_processed": false}` + "\n")
 	buf.WriteString(`{"box_id": "` + id + `", "coordinates_x_min": 9, "coordinates_y_min": 1, "coordinates_x_max": 7, "coordinates_y_max": 3, "irrigation_array": [], "is_processed": false}` + "\n")
-	in, err := g.p.InputFor(a, map[string]string{"box": id, "date": day.Format(g.p.DateLayout), "suffix": "_broken-upload"})
+	in, err := g.p.InputFor(a, map[string]string{pipeline.GroupBox: id, pipeline.GroupDate: day.Format(g.p.DateLayout), pipeline.GroupSuffix: "_broken-upload"})
 	if err != nil {
 		return err
 	}
