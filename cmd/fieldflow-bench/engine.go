@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
@@ -30,12 +31,6 @@ type engine struct {
 	started time.Time
 	up      time.Duration // start until the kubeconfig exists: everything but the event path is up
 }
-
-// eventsReadyFile is events.ReadyFile(state) of fieldflow-local's
-// cmd/fieldflow-local/internal/events, spelled out again here because Go's
-// internal rule lets only packages under cmd/fieldflow-local import it.
-// Keep the two in step; a mismatch shows as the event path never ready.
-func eventsReadyFile(state string) string { return filepath.Join(state, "events", "ready") }
 
 // startEngine starts the engine on store and returns once its kubeconfig
 // exists, which it writes when etcd, the API server and Argo's controller
@@ -60,7 +55,7 @@ func startEngine(ctx context.Context, local, store string) (*engine, error) {
 		return nil, err
 	}
 	go func() { _ = e.cmd.Wait(); close(e.done) }()
-	kubeconfig := filepath.Join(e.state, "kubeconfig")
+	kubeconfig := names.Kubeconfig(e.state)
 	if err := waitFile(ctx, kubeconfig, 5*time.Minute, e.done); err != nil {
 		return nil, e.fail(err)
 	}

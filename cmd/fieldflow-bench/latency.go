@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	"github.com/fieldflow/fieldflow/processor/store"
 	"github.com/fieldflow/fieldflow/processor/store/local"
 )
@@ -41,7 +42,7 @@ func latency(ctx context.Context, fieldflow, localBin, minio string, reps int) e
 		func() (series, error) { return byHand(ctx, "by hand, MinIO", fieldflow, st, bucketArg, reps) },
 		func() (series, error) { return byHand(ctx, "by hand, folder", fieldflow, fst, folder, reps) },
 		func() (series, error) {
-			return throughEngine(ctx, "Argo Events, MinIO", localBin, st, bucketArg, eventsReadyFile, reps)
+			return throughEngine(ctx, "Argo Events, MinIO", localBin, st, bucketArg, names.EventsReady, reps)
 		},
 		func() (series, error) {
 			return throughEngine(ctx, "engine's watcher, folder", localBin, fst, folder, nil, reps)

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
-	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/events"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"
 	"github.com/fieldflow/fieldflow/processor/store/s3/localminio"
 )
@@ -106,7 +106,7 @@ func demoMinio(ctx context.Context, o demoOptions) error {
 // waitReady waits for the event path, or for Watch to fail.
 func waitReady(ctx context.Context, state string, watched <-chan error) error {
 	for {
-		if _, err := os.Stat(events.ReadyFile(state)); err == nil {
+		if _, err := os.Stat(names.EventsReady(state)); err == nil {
 			return nil
 		}
 		select {
@@ -159,7 +159,7 @@ func sensorMade(ctx context.Context, e *engine.Engine) string {
 	}
 	byTrigger := map[string]int{}
 	for _, wf := range wfs {
-		if t := wf.Labels[engine.TriggerLabel]; t != "" {
+		if t := wf.Labels[names.TriggerLabel]; t != "" {
 			byTrigger[t]++
 		}
 	}

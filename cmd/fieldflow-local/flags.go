@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // engineOptions are the flags up and run share: both start the whole engine.
@@ -70,10 +71,10 @@ func parseRun(args []string) (runOptions, error) {
 func engineFlags(fs *flag.FlagSet, o *engineOptions, d defaults) func() error {
 	fs.StringVar(&o.engine.Store, "store", os.Getenv("FIELDFLOW_STORE"), "s3://BUCKET or a folder")
 	fs.StringVar(&o.engine.Manifests, "manifests", "", "folder holding templates/ and argo-events/ (default: the copies built in)")
-	fs.StringVar(&o.state, "state", filepath.Join(".cache", "local"), "state folder: etcd, certificates, kubeconfig, pod folders")
+	fs.StringVar(&o.state, "state", names.DefaultStateDir, "state folder: etcd, certificates, kubeconfig, pod folders")
 	fs.StringVar(&o.engine.Images, "images", "", "image store the pods' images are taken from: the folder `make image` writes (default: .cache/image beside .cache/bin)")
 	fs.IntVar(&o.engine.Parallel, "parallel", runtime.NumCPU(), "pods run at once")
-	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "where the controller's /metrics is served (default 127.0.0.1:9090, or a free port when another engine has it)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "where the controller's /metrics is served (default "+names.DefaultMetricsAddr+", or a free port when another engine has it)")
 	fs.BoolVar(&o.pprof, "pprof", false, "also serve Go's profiler at /debug/pprof/ beside /metrics (off by default: it shows any local process the engine's internals)")
 	fs.StringVar(&o.crds, "crds", "", "folder of Argo's CRDs (default: manifests/base/crds/minimal of argo-workflows in the Go module cache)")
 	fs.StringVar(&o.executorImage, "executor-image", "", "argoexec image named in workflow pods (default argoproj/argoexec:v3.7.3)")

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	"github.com/fieldflow/fieldflow/processor"
 	"github.com/fieldflow/fieldflow/processor/rules"
 )
@@ -27,8 +28,8 @@ var runCmd = command{
 		parallel := fs.Int("parallel", runtime.NumCPU(), "inputs processed at once")
 		engine := fs.String("engine", "argo", "argo: Argo's controller on an embedded API server (fieldflow-local); direct: in this process")
 		manifests := fs.String("manifests", "", "argo engine: folder holding templates/ and argo-events/ (default: the built-in copies)")
-		state := fs.String("state", filepath.Join(".cache", "local"), "argo engine: state folder (etcd, kubeconfig, pod folders); delete it to start afresh")
-		metrics := fs.String("metrics-addr", "", "argo engine: where the controller's /metrics is served (default 127.0.0.1:9090, or a free port when another engine has it)")
+		state := fs.String("state", names.DefaultStateDir, "argo engine: state folder (etcd, kubeconfig, pod folders); delete it to start afresh")
+		metrics := fs.String("metrics-addr", "", "argo engine: where the controller's /metrics is served (default "+names.DefaultMetricsAddr+", or a free port when another engine has it)")
 		return func(ctx context.Context) error {
 			p, err := open(ctx, *storeURL)
 			if err != nil {

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	"github.com/fieldflow/fieldflow/generator"
 	"github.com/fieldflow/fieldflow/generator/podimage"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
@@ -151,7 +152,7 @@ func TestAgentKilled(t *testing.T) {
 		run(t, fieldflow, "sample", "--store", s, "--faults", "--boxes", "1")
 	}
 	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2", "--images", slowImages(t, local))
-	cfg, ns := clientConfig(t, filepath.Join(state, "kubeconfig"))
+	cfg, ns := clientConfig(t, names.Kubeconfig(state))
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	killed := map[string]bool{}
 	deadline := time.Now().Add(5 * time.Minute)

@@ -25,6 +25,8 @@ import (
 
 	"github.com/fieldflow/fieldflow/generator"
 	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
+
+	"github.com/fieldflow/fieldflow/generator/grafanatest"
 )
 
 // TestDashboardOnRealData proves the shipped dashboard and alert rules on
@@ -111,7 +113,7 @@ func checkDashboard(t *testing.T, prom *prometheus, vars *strings.Replacer, want
 	if err != nil {
 		t.Fatal(err)
 	}
-	qs, err := generator.ReadDashboardQueries(b)
+	qs, err := grafanatest.Queries(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func checkDashboard(t *testing.T, prom *prometheus, vars *strings.Replacer, want
 
 // checkSeries wants series, each with the labels the legend shows, and at
 // least one with a positive value, or, on a panelZero panel, all 0.
-func checkSeries(t *testing.T, q generator.DashboardQuery, expr string, series []sample) {
+func checkSeries(t *testing.T, q grafanatest.Query, expr string, series []sample) {
 	t.Helper()
 	if len(series) == 0 {
 		t.Errorf("%s: no series for %s", q.Panel, expr)

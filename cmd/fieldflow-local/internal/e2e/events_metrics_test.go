@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
-	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/events"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	"github.com/fieldflow/fieldflow/generator"
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"
 )
@@ -76,12 +76,12 @@ func waitEventsReady(t *testing.T, w *watcher, state string) {
 	t.Helper()
 	start := time.Now()
 	for {
-		if _, err := os.Stat(events.ReadyFile(state)); err == nil {
+		if _, err := os.Stat(names.EventsReady(state)); err == nil {
 			t.Logf("event path ready %s after the engine", time.Since(start).Round(time.Second))
 			return
 		}
 		if time.Since(start) > 3*time.Minute {
-			t.Fatalf("no %s after 3 minutes\n%s", events.ReadyFile(state), w.tail())
+			t.Fatalf("no %s after 3 minutes\n%s", names.EventsReady(state), w.tail())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -191,13 +191,13 @@ func checkEventCounts(t *testing.T, prom *prometheus, w *watcher, path eventPath
 // Argo Events labels each with both names.
 func sensorWorkflows(t *testing.T, w *watcher, sensor string) map[string]int {
 	t.Helper()
-	list, err := w.argo.ArgoprojV1alpha1().Workflows(w.ns).List(t.Context(), metav1.ListOptions{LabelSelector: engine.SensorLabel + "=" + sensor})
+	list, err := w.argo.ArgoprojV1alpha1().Workflows(w.ns).List(t.Context(), metav1.ListOptions{LabelSelector: names.SensorLabel + "=" + sensor})
 	if err != nil {
 		t.Fatalf("list the %s Sensor's workflows: %v", sensor, err)
 	}
 	out := map[string]int{}
 	for _, wf := range list.Items {
-		out[wf.Labels[engine.TriggerLabel]]++
+		out[wf.Labels[names.TriggerLabel]]++
 	}
 	return out
 }

@@ -13,7 +13,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
-	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/events"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"
 	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
 )
@@ -110,8 +110,8 @@ func oddKeys(t *testing.T, w *watcher, bucket *s3store.Store, fieldflow, store s
 // by fieldflow's key check with the reason, not retried.
 func checkRefused(t *testing.T, wf *wfv1.Workflow) {
 	t.Helper()
-	if wf.Labels[engine.SensorLabel] == "" || wf.Status.Phase != wfv1.WorkflowFailed {
-		t.Errorf("refused key: workflow %s from sensor %q is %s, want Failed from the Sensor", wf.Name, wf.Labels[engine.SensorLabel], wf.Status.Phase)
+	if wf.Labels[names.SensorLabel] == "" || wf.Status.Phase != wfv1.WorkflowFailed {
+		t.Errorf("refused key: workflow %s from sensor %q is %s, want Failed from the Sensor", wf.Name, wf.Labels[names.SensorLabel], wf.Status.Phase)
 	}
 	for _, n := range wf.Status.Nodes {
 		if n.Type == wfv1.NodeTypePod && !strings.Contains(n.Message, "contains a backslash") {
@@ -127,7 +127,7 @@ func checkRefused(t *testing.T, wf *wfv1.Workflow) {
 // must end done, each output written once, and the path must deliver
 // again afterwards by itself.
 func busKilled(t *testing.T, w *watcher, bucket *s3store.Store, fieldflow, store string, env []string, state, box string) {
-	pidFile := events.PIDFile(state, "eventbus")
+	pidFile := names.PIDFile(names.EventsChild(state, "eventbus"))
 	var keys []string
 	killed, last := 0, 0
 	for i := range 30 {
@@ -253,7 +253,7 @@ func pointers(wfs []wfv1.Workflow) []*wfv1.Workflow {
 func bySensor(wfs []*wfv1.Workflow) []*wfv1.Workflow {
 	var out []*wfv1.Workflow
 	for _, wf := range wfs {
-		if wf.Labels[engine.SensorLabel] == "minio" && wf.Labels[engine.TriggerLabel] != "" {
+		if wf.Labels[names.SensorLabel] == "minio" && wf.Labels[names.TriggerLabel] != "" {
 			out = append(out, wf)
 		}
 	}

@@ -18,6 +18,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // secretValue stands for the user's AWS keys: no pod may read it.
@@ -69,19 +71,19 @@ func TestLockdown(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	names := map[string]lockCase{}
+	byName := map[string]lockCase{}
 	for _, c := range cases {
 		wf := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{GenerateName: "lockdown-"}, Spec: c.spec}
 		wf, err := w.argo.ArgoprojV1alpha1().Workflows(w.ns).Create(ctx, wf, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatalf("%s: create Workflow: %v", c.name, err)
 		}
-		names[wf.Name] = c
+		byName[wf.Name] = c
 	}
 	start := time.Now()
-	done := waitCompleted(ctx, t, w, names)
+	done := waitCompleted(ctx, t, w, byName)
 	t.Logf("%d workflows completed after %s", len(done), time.Since(start).Round(time.Second))
-	for name, c := range names {
+	for name, c := range byName {
 		t.Run(c.name, func(t *testing.T) { checkLocked(t, done[name], c) })
 	}
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
@@ -178,7 +180,7 @@ func resource(manifest string) wfv1.WorkflowSpec {
 // from the engine's etcd as another process on the machine would, and as
 // the API server does.
 func checkEtcd(t *testing.T, w *watcher, state string) {
-	cfg, _ := clientConfig(t, filepath.Join(state, "kubeconfig"))
+	cfg, _ := clientConfig(t, names.Kubeconfig(state))
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws-keys"}, StringData: map[string]string{"AWS_SECRET_ACCESS_KEY": secretValue}}
 	if _, err := kube.CoreV1().Secrets(w.ns).Create(t.Context(), s, metav1.CreateOptions{}); err != nil {

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	s3store "github.com/fieldflow/fieldflow/processor/store/s3"
 	"github.com/fieldflow/fieldflow/processor/store/s3/s3test"
 )
@@ -92,8 +93,8 @@ func checkSensorMade(t *testing.T, wfs []wfv1.Workflow, want map[string]string) 
 			t.Errorf("%s: %d workflows from the minio Sensor, want 1", key, len(made))
 			continue
 		}
-		if tmpl := made[0].Spec.WorkflowTemplateRef.Name; made[0].Labels[engine.TriggerLabel] != tmpl {
-			t.Errorf("%s: workflow %s of template %s has trigger label %q", key, made[0].Name, tmpl, made[0].Labels[engine.TriggerLabel])
+		if tmpl := made[0].Spec.WorkflowTemplateRef.Name; made[0].Labels[names.TriggerLabel] != tmpl {
+			t.Errorf("%s: workflow %s of template %s has trigger label %q", key, made[0].Name, tmpl, made[0].Labels[names.TriggerLabel])
 		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // progressLine is the plain form of `run --once`'s progress, as a pipe or
@@ -75,7 +77,7 @@ func TestEngineKilled(t *testing.T) {
 func killMidRun(t *testing.T, local, store, state string) []string {
 	t.Helper()
 	w := startWatch(t, local, state, nil, "--once", "--store", store, "--parallel", "2", "--images", slowImages(t, local))
-	cfg, ns := clientConfig(t, filepath.Join(state, "kubeconfig"))
+	cfg, ns := clientConfig(t, names.Kubeconfig(state))
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {

@@ -20,7 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/ui"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	"github.com/fieldflow/fieldflow/generator"
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 	sampledata "github.com/fieldflow/fieldflow/processor/sample"
@@ -192,11 +192,11 @@ func (e *upEngine) ui(t *testing.T) (url, token string) {
 	if m == nil {
 		t.Fatalf("the engine did not say where its UI is; log:\n%s", e.tail(30))
 	}
-	b, err := os.ReadFile(ui.TokenFile(e.state))
+	b, err := os.ReadFile(names.UIToken(e.state))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(ui.TokenFile(e.state)); fi.Mode().Perm() != 0o600 {
+	if fi, _ := os.Stat(names.UIToken(e.state)); fi.Mode().Perm() != 0o600 {
 		t.Errorf("token file mode %v, want 0600", fi.Mode().Perm())
 	}
 	if !strings.HasPrefix(string(b), "Bearer ") {

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/engine"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // binaries returns fieldflow-local and the fieldflow beside it, or skips.
@@ -63,7 +64,7 @@ func startWatch(t *testing.T, local, state string, env []string, args ...string)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- w.cmd.Wait() }()
-	kubeconfig := filepath.Join(state, "kubeconfig")
+	kubeconfig := names.Kubeconfig(state)
 	for {
 		if _, err := os.Stat(kubeconfig); err == nil {
 			break

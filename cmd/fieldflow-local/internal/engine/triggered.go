@@ -11,13 +11,6 @@ import (
 	"github.com/fieldflow/fieldflow/processor/pipeline"
 )
 
-// Labels Argo Events' k8s trigger puts on the objects it creates
-// (sensors/triggers/standard-k8s), which has no exported name for them.
-const (
-	SensorLabel  = "events.argoproj.io/sensor"
-	TriggerLabel = "events.argoproj.io/trigger"
-)
-
 // Workflows lists every workflow of the engine's namespace.
 func (e *Engine) Workflows(ctx context.Context) ([]wfv1.Workflow, error) {
 	list, err := e.argo.ArgoprojV1alpha1().Workflows(e.manifests.Namespace).List(ctx, metav1.ListOptions{})

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // Process kinds, the first argument of fieldflow-events.
@@ -53,7 +54,7 @@ var defaultStream = streamSettings{MaxMsgs: 50000, MaxAge: "168h", MaxBytes: -1,
 // prepare writes what the children read (certificates, secrets) and
 // returns them, the bus first, with how the engine itself reaches the bus.
 func prepare(o Options) ([]*child, *busClient, error) {
-	dir := Dir(o.StateDir)
+	dir := names.EventsDir(o.StateDir)
 	ca, err := pki.LoadOrCreate(filepath.Join(o.StateDir, "pki"), "fieldflow-local")
 	if err != nil {
 		return nil, nil, err

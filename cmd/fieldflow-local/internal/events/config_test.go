@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	argoevents "github.com/fieldflow/fieldflow/argo-events"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // generated returns the checked-in minio EventSource and Sensor.
@@ -92,7 +93,7 @@ func TestBusConfig(t *testing.T) {
 func TestPrepare(t *testing.T) {
 	src, s := generated(t)
 	state := t.TempDir()
-	o := Options{StateDir: state, Kubeconfig: filepath.Join(state, "kubeconfig"), EventSource: src, Sensor: s, MinIO: userMinIO}
+	o := Options{StateDir: state, Kubeconfig: names.Kubeconfig(state), EventSource: src, Sensor: s, MinIO: userMinIO}
 	first, bus, err := prepare(o)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // Options for the event path.
@@ -43,9 +45,6 @@ type MinIO struct {
 	SecretKey string
 }
 
-// Dir is the event path's folder in a state folder.
-func Dir(stateDir string) string { return filepath.Join(stateDir, "events") }
-
 // Start prepares the bus, EventSource and Sensor and runs each under a
 // supervisor until ctx ends. It returns once the EventSource listens and
 // the Sensor consumes (see waitReady), and writes ReadyFile then.
@@ -54,7 +53,7 @@ func Start(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	os.Remove(ReadyFile(o.StateDir))
+	os.Remove(names.EventsReady(o.StateDir))
 	if err := ensureMountPoint(); err != nil {
 		return err
 	}

@@ -5,14 +5,13 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/supervise"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // TestWatchListeners: an EventSource that listens to one of its two
@@ -25,8 +24,8 @@ func TestWatchListeners(t *testing.T) {
 		killed    bool
 	}{{listening: 2, killed: false}, {listening: 1, killed: true}} {
 		state := t.TempDir()
-		serveGauge(t, filepath.Join(Dir(state), "eventsource-minio"), tc.listening)
-		es := newChild(KindEventSource, "eventsource-minio", filepath.Join(Dir(state), "eventsource-minio"), false)
+		serveGauge(t, names.EventsChild(state, "eventsource-minio"), tc.listening)
+		es := newChild(KindEventSource, "eventsource-minio", names.EventsChild(state, "eventsource-minio"), false)
 		es.Command = func(ctx context.Context) *exec.Cmd { return exec.CommandContext(ctx, "sleep", "30") }
 		done := make(chan error, 1)
 		go func() { done <- es.Run(t.Context()) }()
@@ -55,7 +54,7 @@ func TestWatchListeners(t *testing.T) {
 func waitRunning(t *testing.T, c *child) {
 	t.Helper()
 	for range 500 {
-		if _, err := os.Stat(supervise.PIDFile(c.Dir)); err == nil {
+		if _, err := os.Stat(names.PIDFile(c.Dir)); err == nil {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)

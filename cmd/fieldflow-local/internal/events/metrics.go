@@ -11,6 +11,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // MetricsSocket is where a child serves Argo Events' metrics.
@@ -22,7 +24,7 @@ const MetricsSocket = "metrics.sock"
 // is restarting is skipped.
 func Gatherer(stateDir string) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		socks, _ := filepath.Glob(filepath.Join(Dir(stateDir), "*", MetricsSocket))
+		socks, _ := filepath.Glob(filepath.Join(names.EventsDir(stateDir), "*", MetricsSocket))
 		var out []*dto.MetricFamily
 		for _, sock := range socks {
 			out = append(out, scrape(sock)...)

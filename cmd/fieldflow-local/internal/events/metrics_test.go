@@ -11,14 +11,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"net"
 	"net/http"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // TestGatherer: a child's metrics, served on its socket, appear beside
 // the engine's own; a dead child's socket and a missing one are skipped.
 func TestGatherer(t *testing.T) {
 	state := t.TempDir()
-	serveChild(t, filepath.Join(Dir(state), "sensor-minio"), "argo_events_action_triggered_total", 3)
-	dead := filepath.Join(Dir(state), "eventsource-minio")
+	serveChild(t, names.EventsChild(state, "sensor-minio"), "argo_events_action_triggered_total", 3)
+	dead := names.EventsChild(state, "eventsource-minio")
 	if err := os.MkdirAll(dead, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	ev "github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
@@ -14,11 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
-
-// ReadyFile exists once the event path is ready, until the engine stops
-// or restarts: what a test or a script waits for before uploading.
-func ReadyFile(stateDir string) string { return filepath.Join(Dir(stateDir), "ready") }
 
 // waitReady returns once the EventSource listens to every event it
 // declares and the Sensor has a durable consumer on the bus for every
@@ -36,9 +32,9 @@ func waitReady(ctx context.Context, o Options, bus *busClient) error {
 	}
 	if err := poll(ctx, 500*time.Millisecond, 3*time.Minute, ready); err != nil {
 		return fmt.Errorf("event path %w: %v of %v events listened to, %d of %d sensor consumers (logs in %s)",
-			err, services, wantServices, consumers, wantConsumers, Dir(o.StateDir))
+			err, services, wantServices, consumers, wantConsumers, names.EventsDir(o.StateDir))
 	}
-	return os.WriteFile(ReadyFile(o.StateDir), nil, 0o600)
+	return os.WriteFile(names.EventsReady(o.StateDir), nil, 0o600)
 }
 
 // runningServices is the EventSource's argo_events_event_service_running_total.

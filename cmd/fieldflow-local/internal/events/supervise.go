@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/supervise"
@@ -34,10 +33,4 @@ func (c *child) command(ctx context.Context) *exec.Cmd {
 		privateMounts(cmd.SysProcAttr)
 	}
 	return cmd
-}
-
-// PIDFile is where the running process of an event path child writes its
-// process id: eventbus, eventsource-NAME or sensor-NAME.
-func PIDFile(stateDir, name string) string {
-	return supervise.PIDFile(filepath.Join(Dir(stateDir), name))
 }

@@ -12,11 +12,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // DefaultAddr is where /metrics is served when no address is named and
 // nothing else listens there.
-const DefaultAddr = "127.0.0.1:9090"
+const DefaultAddr = names.DefaultMetricsAddr
 
 // Listen opens the metrics address: addr when named (taken, it fails at
 // once, before the engine starts anything), else DefaultAddr, or a free

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // Child is one supervised process.
@@ -31,9 +33,6 @@ type Child struct {
 
 // LogPath is where the child's output goes.
 func (c *Child) LogPath() string { return filepath.Join(c.Dir, "log") }
-
-// PIDFile is where the running process writes its process id.
-func PIDFile(dir string) string { return filepath.Join(dir, "pid") }
 
 // Supervise runs the child until ctx ends, restarting it when it exits.
 func (c *Child) Supervise(ctx context.Context, log *slog.Logger) {
@@ -76,7 +75,7 @@ func (c *Child) Run(ctx context.Context) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", c.Name, err)
 	}
-	os.WriteFile(PIDFile(c.Dir), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+	os.WriteFile(names.PIDFile(c.Dir), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 	c.setProc(cmd.Process)
 	defer c.setProc(nil)
 	return cmd.Wait()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // TestSupervise: a child that exits is started again, one that is killed
@@ -61,7 +63,7 @@ func waitRuns(t *testing.T, path string, n int) {
 
 func readPID(t *testing.T, dir string) string {
 	t.Helper()
-	b, err := os.ReadFile(PIDFile(dir))
+	b, err := os.ReadFile(names.PIDFile(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/supervise"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // DefaultPort is argo server's own default port.
@@ -52,9 +53,6 @@ type Server struct {
 	TokenFile string // "Bearer <token>", as the UI's login form and ARGO_TOKEN take it
 }
 
-// TokenFile is where the engine writes the UI's token in a state folder.
-func TokenFile(stateDir string) string { return filepath.Join(stateDir, "argo-ui.token") }
-
 // ErrNoArgo is returned when there is no argo binary to serve the UI.
 var ErrNoArgo = errors.New("no argo binary beside fieldflow-local: `make local` builds it with Argo's UI")
 
@@ -67,7 +65,7 @@ func Start(ctx context.Context, kube kubernetes.Interface, o Options) (*Server, 
 	if err := grant(ctx, kube, o.Namespace); err != nil {
 		return nil, err
 	}
-	s := &Server{TokenFile: TokenFile(o.StateDir)}
+	s := &Server{TokenFile: names.UIToken(o.StateDir)}
 	if err := writeToken(ctx, kube, o.Namespace, s.TokenFile); err != nil {
 		return nil, err
 	}
