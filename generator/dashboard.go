@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
@@ -273,69 +272,4 @@ func thresholds(alertAt float64) *dashboard.ThresholdsConfigBuilder {
 		steps = append(steps, dashboard.Threshold{Value: &alertAt, Color: "red"})
 	}
 	return dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps(steps)
-}
-
-// DashboardQuery is one query of a dashboard, as a test or a tool reads it
-// back from the JSON file.
-type DashboardQuery struct {
-	Panel      string // panel title, or "variable NAME"
-	Expr       string
-	Legend     string
-	Instant    bool
-	Datasource string // uid
-}
-
-// dashboardFile is the part of a dashboard's JSON that holds queries.
-type dashboardFile struct {
-	Panels     []dashboardPanel `json:"panels"`
-	Templating struct {
-		List []struct {
-			Name       string          `json:"name"`
-			Query      json.RawMessage `json:"query"`
-			Datasource datasourceRef   `json:"datasource"`
-		} `json:"list"`
-	} `json:"templating"`
-}
-
-type dashboardPanel struct {
-	Title   string           `json:"title"`
-	Panels  []dashboardPanel `json:"panels"` // a collapsed row's
-	Targets []struct {
-		Expr         string        `json:"expr"`
-		LegendFormat string        `json:"legendFormat"`
-		Instant      bool          `json:"instant"`
-		Datasource   datasourceRef `json:"datasource"`
-	} `json:"targets"`
-}
-
-type datasourceRef struct {
-	UID string `json:"uid"`
-}
-
-// ReadDashboardQueries lists every query of a dashboard JSON: each
-// panel's targets and each query variable's query.
-func ReadDashboardQueries(b []byte) ([]DashboardQuery, error) {
-	var d dashboardFile
-	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("dashboard: %w", err)
-	}
-	var out []DashboardQuery
-	var walk func([]dashboardPanel)
-	walk = func(ps []dashboardPanel) {
-		for _, p := range ps {
-			for _, t := range p.Targets {
-				out = append(out, DashboardQuery{Panel: p.Title, Expr: t.Expr, Legend: t.LegendFormat, Instant: t.Instant, Datasource: t.Datasource.UID})
-			}
-			walk(p.Panels)
-		}
-	}
-	walk(d.Panels)
-	for _, v := range d.Templating.List {
-		var q string
-		if err := json.Unmarshal(v.Query, &q); err != nil {
-			return nil, fmt.Errorf("dashboard variable %s: query is not a string: %w", v.Name, err)
-		}
-		out = append(out, DashboardQuery{Panel: "variable " + v.Name, Expr: q, Datasource: v.Datasource.UID})
-	}
-	return out, nil
 }

@@ -17,6 +17,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/fieldflow/fieldflow/processor/rules"
+
+	"github.com/fieldflow/fieldflow/generator/grafanatest"
 )
 
 // argoV37Metrics is every metric Argo Workflows v3.7.3's controller
@@ -195,13 +197,13 @@ func legendLabels(legend string) []string {
 // query, which is no PromQL.
 var labelValuesQuery = regexp.MustCompile(`^label_values\((.+),\s*(\w+)\)$`)
 
-func readDashboard(t *testing.T) []DashboardQuery {
+func readDashboard(t *testing.T) []grafanatest.Query {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot, DashboardFile))
 	if err != nil {
 		t.Fatalf("%v (run make generate)", err)
 	}
-	qs, err := ReadDashboardQueries(b)
+	qs, err := grafanatest.Queries(b)
 	if err != nil {
 		t.Fatal(err)
 	}
