@@ -113,7 +113,7 @@ func sqsEventSource(c Config) *ev.EventSource {
 		ObjectMeta: metav1.ObjectMeta{Name: sqsSourceName, Namespace: c.Namespace, Labels: labels()},
 		Spec: ev.EventSourceSpec{
 			EventBusName: eventBusName,
-			Template:     &ev.Template{ServiceAccountName: eventsServiceAccount},
+			Template:     &ev.Template{ServiceAccountName: EventsServiceAccount},
 			SQS: map[string]ev.SQSEventSource{
 				sqsEventName: {Region: c.SQS.Region, Queue: c.SQS.Queue, WaitTimeSeconds: 20, JSONBody: true},
 			}},

@@ -301,7 +301,7 @@ func TestEventObjectsPassArgoEventsValidation(t *testing.T) {
 func TestRBACIsMinimal(t *testing.T) {
 	o := decodeAll(t)
 	want := map[string]string{
-		workflowServiceAccount: "argoproj.io/workflowtaskresults:create,patch argoproj.io/workflowtasksets:list,watch argoproj.io/workflowtasksets/status:patch",
+		WorkflowServiceAccount: "argoproj.io/workflowtaskresults:create,patch argoproj.io/workflowtasksets:list,watch argoproj.io/workflowtasksets/status:patch",
 		plugin.ServiceAccount:  "argoproj.io/workflows:create,get",
 		sensorServiceAccount:   "argoproj.io/workflows:create",
 	}
@@ -341,11 +341,11 @@ func TestRBACIsMinimal(t *testing.T) {
 	// The sqs EventSource runs as the account terraform's events role
 	// trusts (IRSA); it needs no Kubernetes API access, so no Role.
 	sqs := o.eventSources["sqs"]
-	if sqs.Spec.Template == nil || sqs.Spec.Template.ServiceAccountName != eventsServiceAccount {
-		t.Errorf("sqs EventSource does not run as %s", eventsServiceAccount)
+	if sqs.Spec.Template == nil || sqs.Spec.Template.ServiceAccountName != EventsServiceAccount {
+		t.Errorf("sqs EventSource does not run as %s", EventsServiceAccount)
 	}
-	if o.accounts[eventsServiceAccount] == nil || o.roles[eventsServiceAccount] != nil {
-		t.Errorf("want ServiceAccount %s without a Role", eventsServiceAccount)
+	if o.accounts[EventsServiceAccount] == nil || o.roles[EventsServiceAccount] != nil {
+		t.Errorf("want ServiceAccount %s without a Role", EventsServiceAccount)
 	}
 	if len(o.roles) != len(want) {
 		t.Errorf("%d Roles, want exactly %d", len(o.roles), len(want))
@@ -358,7 +358,7 @@ func TestRBACIsMinimal(t *testing.T) {
 // up, with no data of their own (Kubernetes fills them).
 func TestAgentTokens(t *testing.T) {
 	o := decodeAll(t)
-	for _, account := range []string{workflowServiceAccount, plugin.ServiceAccount} {
+	for _, account := range []string{WorkflowServiceAccount, plugin.ServiceAccount} {
 		sa := o.accounts[account]
 		if sa == nil {
 			t.Errorf("no ServiceAccount %s", account)

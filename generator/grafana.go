@@ -1,5 +1,7 @@
 package generator
 
+import "github.com/fieldflow/fieldflow/generator/deploy"
+
 // Grafana's provisioning files, as typed structs: the datasource every
 // dashboard query names by uid, and the provider that loads the dashboard
 // JSON from the folder the monitoring component mounts it in.
@@ -45,7 +47,7 @@ const GrafanaDashboardDir = "/var/lib/grafana/dashboards/fieldflow"
 func grafanaDatasources() GrafanaDatasources {
 	return GrafanaDatasources{APIVersion: 1, Datasources: []GrafanaDatasource{{
 		Name: "Prometheus", Type: "prometheus", UID: DatasourceUID, Access: "proxy",
-		URL:       "http://" + svc(prometheusService, MonitoringNamespace, prometheusPort),
+		URL:       "http://" + svc(deploy.PrometheusService, MonitoringNamespace, deploy.PrometheusPort),
 		IsDefault: true,
 	}}}
 }

@@ -14,9 +14,6 @@ import (
 const (
 	// MonitoringNamespace holds Prometheus, Grafana and kube-state-metrics.
 	MonitoringNamespace = deploy.MonitoringNamespace
-	// ArgoNamespace is where Argo Workflows' controller and its metrics
-	// Service run (the upstream install's namespace).
-	ArgoNamespace = "argo"
 	// DatasourceUID is the Prometheus datasource Grafana is provisioned
 	// with; every dashboard query names it.
 	DatasourceUID = "fieldflow-prometheus"
@@ -27,13 +24,6 @@ const (
 	cadvisorJob         = "kubernetes-cadvisor"
 	kubeStateMetricsJob = "kube-state-metrics"
 	argoEventsJob       = "argo-events"
-
-	controllerService       = "workflow-controller-metrics"
-	controllerPort          = 9090
-	kubeStateMetricsService = "kube-state-metrics"
-	kubeStateMetricsPort    = 8080
-	prometheusService       = "prometheus"
-	prometheusPort          = 9090
 
 	// workflowPodLabel is the label Argo puts on every workflow pod, as
 	// kube-state-metrics exports it when run with

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fieldflow/fieldflow/generator/deploy"
 	"github.com/fieldflow/fieldflow/processor/rules"
 )
 
@@ -135,7 +136,7 @@ func controllerScrape() ScrapeConfig {
 		JobName:       ControllerJob,
 		Scheme:        "https",
 		TLSConfig:     &TLSConfig{InsecureSkipVerify: true},
-		StaticConfigs: []StaticConfig{{Targets: []string{svc(controllerService, ArgoNamespace, controllerPort)}}},
+		StaticConfigs: []StaticConfig{{Targets: []string{svc(deploy.ControllerMetricsService, deploy.ArgoNamespace, deploy.ControllerMetricsPort)}}},
 	}
 }
 
@@ -163,7 +164,7 @@ func kubeStateMetricsScrape() ScrapeConfig {
 	return ScrapeConfig{
 		JobName:       kubeStateMetricsJob,
 		HonorLabels:   true,
-		StaticConfigs: []StaticConfig{{Targets: []string{svc(kubeStateMetricsService, MonitoringNamespace, kubeStateMetricsPort)}}},
+		StaticConfigs: []StaticConfig{{Targets: []string{svc(deploy.KubeStateMetricsService, MonitoringNamespace, deploy.KubeStateMetricsPort)}}},
 	}
 }
 
@@ -198,7 +199,7 @@ func alertRules() RuleFile {
 		{Name: "argo-workflows", Rules: []AlertRule{
 			alert("ArgoWorkflowsControllerDown", fmt.Sprintf(`%s == 0 or absent(%s)`, up, up), 5*time.Minute, "critical",
 				"Argo Workflows' controller cannot be scraped",
-				"Prometheus has not scraped "+svc(controllerService, ArgoNamespace, controllerPort)+" for 5 minutes: the controller is down or unreachable, and no fieldflow alert can fire until it is back."),
+				"Prometheus has not scraped "+svc(deploy.ControllerMetricsService, deploy.ArgoNamespace, deploy.ControllerMetricsPort)+" for 5 minutes: the controller is down or unreachable, and no fieldflow alert can fire until it is back."),
 		}},
 	}}
 }

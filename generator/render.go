@@ -74,13 +74,13 @@ func Render(c Config) ([]File, error) {
 	}
 	files = append(files,
 		File{Path: "templates/" + pipeline.ReconcileTemplate + ".yaml", Objects: []any{rec, reconcileCron(c)}},
-		File{Path: "templates/rbac.yaml", Objects: append(rbac(c, workflowServiceAccount, workflowRules), serviceAccountToken(c, workflowServiceAccount))},
+		File{Path: "templates/rbac.yaml", Objects: append(rbac(c, WorkflowServiceAccount, workflowRules), serviceAccountToken(c, WorkflowServiceAccount))},
 		File{Path: ExecutorPluginFile, Objects: append([]any{ep}, append(rbac(c, plugin.ServiceAccount, pluginRules), serviceAccountToken(c, plugin.ServiceAccount))...)},
 		File{Path: "templates/" + pipelineConfigMap + ".yaml", Objects: []any{pipelineConfig(c)}},
 		File{Path: "argo-events/eventbus.yaml", Objects: []any{eventBus(c)}},
 		File{Path: "argo-events/eventsource-minio.yaml", Objects: []any{minioEventSource(c, p)}},
 		File{Path: "argo-events/eventsource-sqs.yaml", Objects: []any{sqsEventSource(c)}},
-		File{Path: "argo-events/rbac.yaml", Objects: append(rbac(c, sensorServiceAccount, sensorRules), serviceAccount(c, eventsServiceAccount))},
+		File{Path: "argo-events/rbac.yaml", Objects: append(rbac(c, sensorServiceAccount, sensorRules), serviceAccount(c, EventsServiceAccount))},
 	)
 	for _, src := range sources {
 		s, err := sensor(c, p, src)
@@ -118,8 +118,8 @@ func deployParams(c Config, templates []*wfv1.WorkflowTemplate, executorPlugin *
 		PipelineConfigMap: pipelineConfigMap,
 		S3Secret:          c.S3.CredentialsSecret,
 		MinIOSecret:       c.MinIO.CredentialsSecret,
-		WorkflowAccount:   workflowServiceAccount,
-		EventsAccount:     eventsServiceAccount,
+		WorkflowAccount:   WorkflowServiceAccount,
+		EventsAccount:     EventsServiceAccount,
 		MinIOSource:       minioSourceName,
 		SQSSource:         sqsSourceName,
 		SQSEvent:          sqsEventName,

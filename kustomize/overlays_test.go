@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fieldflow/fieldflow/generator"
 	"github.com/fieldflow/fieldflow/generator/deploy"
 )
 
@@ -46,7 +47,7 @@ func TestAWSOverlay(t *testing.T) {
 	}
 	b := build(t, r, awsDir)
 
-	for account, output := range map[string]string{"fieldflow-workflow": "processor_role_arn", "fieldflow-events": "events_role_arn"} {
+	for account, output := range map[string]string{generator.WorkflowServiceAccount: "processor_role_arn", generator.EventsServiceAccount: "events_role_arn"} {
 		sa, _ := b.find("ServiceAccount", "fieldflow", account).(*corev1.ServiceAccount)
 		if sa == nil || sa.Annotations[deploy.RoleAnnotation] != tf[output] {
 			t.Errorf("ServiceAccount %s: role %v, want %s from %s", account, sa, tf[output], output)
@@ -83,7 +84,7 @@ func TestAWSOverlay(t *testing.T) {
 			t.Errorf("sqs EventSource reads %s in %s, want %s in %s", src.Queue, src.Region, tf["queue_name"], tf["region"])
 		}
 	}
-	if es.Spec.Template == nil || es.Spec.Template.ServiceAccountName != "fieldflow-events" {
+	if es.Spec.Template == nil || es.Spec.Template.ServiceAccountName != generator.EventsServiceAccount {
 		t.Error("the sqs EventSource does not run as fieldflow-events")
 	}
 	sidecars := 0

@@ -135,7 +135,7 @@ func controllerPatch(c Controller) (File, error) {
 	for _, e := range c.Env() {
 		ctr.WithEnv(corev1ac.EnvVar().WithName(e.Name).WithValue(e.Value))
 	}
-	d := appsv1ac.Deployment(controllerDeployment, argoNamespace).WithSpec(appsv1ac.DeploymentSpec().
+	d := appsv1ac.Deployment(controllerDeployment, ArgoNamespace).WithSpec(appsv1ac.DeploymentSpec().
 		WithTemplate(corev1ac.PodTemplateSpec().WithSpec(corev1ac.PodSpec().WithContainers(ctr))))
 	return File{Path: Root + ControllerPatchFile, Objects: []any{d}}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	wfconfig "github.com/argoproj/argo-workflows/v3/config"
+	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,8 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fieldflow/fieldflow/generator/podimage"
 )
 
 // Releases the minikube overlay installs, as remote resources pinned by
@@ -27,17 +30,27 @@ const (
 	MCImage              = "minio/mc:RELEASE.2025-08-13T08-35-41Z"
 )
 
+// Names other packages read: the generator's scrape targets, the engine.
+const (
+	// ArgoNamespace is where Argo Workflows' release manifest installs its
+	// controller (the patches name it, as its objects do); the engine runs
+	// its controller there too.
+	ArgoNamespace = "argo"
+	// ControllerMetricsService is the Service Prometheus scrapes the
+	// controller's metrics through; the release manifest has none.
+	ControllerMetricsService = "workflow-controller-metrics"
+	ControllerMetricsPort    = 9090
+)
+
 const (
 	minikubeOverlay = "overlays/minikube/"
 	minikubeDir     = Root + minikubeOverlay
-	// argoNamespace is where the release manifest installs Argo Workflows;
-	// the patches name it, as its objects do.
-	argoNamespace = "argo"
 	// minioRoot is the Secret generated from the overlay's .env
 	// (MINIO_ROOT_USER, MINIO_ROOT_PASSWORD).
 	minioRoot = "minio-root"
-	// nonroot is the uid MinIO and mc run as here (any uid owning /data).
-	nonroot = 65532
+	// nonroot is the uid MinIO and mc run as here: any uid owning /data
+	// would do; the pod image's, so one non-root uid runs the whole stack.
+	nonroot = podimage.UID
 )
 
 // minikube is the whole stack on one machine: the base, MinIO and its
@@ -65,7 +78,7 @@ func minikube(p Params) ([]File, error) {
 		File{Path: minikubeDir + "kustomization.yaml", Objects: []any{k}},
 		File{Path: minikubeDir + "minio.yaml", Objects: minio(p)},
 		argoWorkflows(), argoWorkflowsControllerPatch(), controller, argoServerPatch(), controllerMetricsService(),
-		File{Path: minikubeDir + "argo-workflows/namespace.yaml", Objects: []any{namespace(argoNamespace)}},
+		File{Path: minikubeDir + "argo-workflows/namespace.yaml", Objects: []any{namespace(ArgoNamespace)}},
 		argoEvents(),
 		File{Path: minikubeDir + "argo-events/namespace.yaml", Objects: []any{namespace("argo-events")}},
 	), nil
@@ -229,10 +242,10 @@ func bucketJob(p Params) *batchv1.Job {
 // (--auth-mode=server), for a local cluster only.
 func argoWorkflows() File {
 	k := kustomization()
-	k.Namespace = argoNamespace
+	k.Namespace = ArgoNamespace
 	k.Resources = []string{"namespace.yaml", ArgoWorkflowsInstall, "controller-metrics-service.yaml"}
 	k.Patches = []types.Patch{
-		{Path: "workflow-controller-configmap.yaml"},
+		{Path: common.ConfigMapName + ".yaml"},
 		{Path: controllerPatchName},
 		{Path: "argo-server.yaml"},
 	}
@@ -250,15 +263,15 @@ func argoWorkflowsControllerPatch() File {
 	if err != nil {
 		panic(err) // a struct of strings, ints and bools always marshals
 	}
-	cm := corev1ac.ConfigMap("workflow-controller-configmap", argoNamespace).
+	cm := corev1ac.ConfigMap(common.ConfigMapName, ArgoNamespace).
 		WithData(map[string]string{"metricsConfig": string(metrics)})
-	return File{Path: minikubeDir + "argo-workflows/workflow-controller-configmap.yaml", Objects: []any{cm}}
+	return File{Path: minikubeDir + "argo-workflows/" + common.ConfigMapName + ".yaml", Objects: []any{cm}}
 }
 
 // argoServerPatch serves the UI without login (see argoWorkflows). The
 // container's args replace the release's (a list without a merge key).
 func argoServerPatch() File {
-	d := appsv1ac.Deployment("argo-server", argoNamespace).WithSpec(appsv1ac.DeploymentSpec().
+	d := appsv1ac.Deployment("argo-server", ArgoNamespace).WithSpec(appsv1ac.DeploymentSpec().
 		WithTemplate(corev1ac.PodTemplateSpec().WithSpec(corev1ac.PodSpec().
 			WithContainers(corev1ac.Container().WithName("argo-server").WithArgs("server", "--auth-mode=server")))))
 	return File{Path: minikubeDir + "argo-workflows/argo-server.yaml", Objects: []any{d}}
@@ -269,10 +282,10 @@ func argoServerPatch() File {
 func controllerMetricsService() File {
 	s := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Name: "workflow-controller-metrics", Labels: map[string]string{"app": "workflow-controller"}},
+		ObjectMeta: metav1.ObjectMeta{Name: ControllerMetricsService, Labels: map[string]string{"app": "workflow-controller"}},
 		Spec: corev1.ServiceSpec{
 			Selector: map[string]string{"app": "workflow-controller"},
-			Ports:    []corev1.ServicePort{{Name: "metrics", Port: 9090, TargetPort: intstr.FromString("metrics")}},
+			Ports:    []corev1.ServicePort{{Name: "metrics", Port: ControllerMetricsPort, TargetPort: intstr.FromString("metrics")}},
 		},
 	}
 	return File{Path: minikubeDir + "argo-workflows/controller-metrics-service.yaml", Objects: []any{s}}

@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"strconv"
+
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/kustomize/api/types"
@@ -15,6 +17,17 @@ const (
 
 // What the monitoring component deploys and where. The Service names and
 // ports are those prometheus.yml scrapes and Grafana's datasource names.
+// The monitoring Services, as the generator's scrape targets and Grafana's
+// datasource address them.
+const (
+	PrometheusService       = "prometheus"
+	PrometheusPort          = 9090
+	GrafanaService          = "grafana"
+	GrafanaPort             = 3000
+	KubeStateMetricsService = "kube-state-metrics"
+	KubeStateMetricsPort    = 8080
+)
+
 const (
 	MonitoringNamespace = "fieldflow-monitoring"
 	monitoringDir       = Root + "components/monitoring/"
@@ -98,8 +111,8 @@ func prometheus() []any {
 		Volumes:            []corev1.Volume{configMapVolume("config", prometheusConfig), emptyDir("data")},
 	}
 	return append(clusterReader(MonitoringNamespace, "prometheus", PrometheusRules),
-		deployment(MonitoringNamespace, "prometheus", pod),
-		service(MonitoringNamespace, "prometheus", port("web", 9090)),
+		deployment(MonitoringNamespace, PrometheusService, pod),
+		service(MonitoringNamespace, PrometheusService, port("web", PrometheusPort)),
 	)
 }
 
@@ -110,10 +123,10 @@ func kubeStateMetrics() []any {
 		Args: []string{
 			"--resources=pods",
 			"--metric-labels-allowlist=pods=[workflows.argoproj.io/workflow]",
-			"--port=8080",
+			"--port=" + strconv.Itoa(KubeStateMetricsPort),
 			"--telemetry-port=8081",
 		},
-		Ports:           []corev1.ContainerPort{containerPort("http-metrics", 8080), containerPort("telemetry", 8081)},
+		Ports:           []corev1.ContainerPort{containerPort("http-metrics", KubeStateMetricsPort), containerPort("telemetry", 8081)},
 		ReadinessProbe:  httpProbe("/readyz", "telemetry"),
 		Resources:       limits("10m", "64Mi", "200m", "256Mi"),
 		SecurityContext: Locked(),
@@ -124,8 +137,8 @@ func kubeStateMetrics() []any {
 		Containers:         []corev1.Container{ctr},
 	}
 	return append(clusterReader(MonitoringNamespace, "kube-state-metrics", KubeStateMetricsRules),
-		deployment(MonitoringNamespace, "kube-state-metrics", pod),
-		service(MonitoringNamespace, "kube-state-metrics", port("http-metrics", 8080)),
+		deployment(MonitoringNamespace, KubeStateMetricsService, pod),
+		service(MonitoringNamespace, KubeStateMetricsService, port("http-metrics", KubeStateMetricsPort)),
 	)
 }
 
@@ -145,7 +158,7 @@ func grafana() []any {
 			{Name: "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", Value: dashboardDir + "/fieldflow-dashboard.json"},
 			{Name: "GF_PATHS_LOGS", Value: "/var/lib/grafana/log"},
 		},
-		Ports:          []corev1.ContainerPort{containerPort("http", 3000)},
+		Ports:          []corev1.ContainerPort{containerPort("http", GrafanaPort)},
 		ReadinessProbe: httpProbe("/api/health", "http"),
 		Resources:      limits("50m", "128Mi", "500m", "512Mi"),
 		VolumeMounts: []corev1.VolumeMount{
@@ -169,7 +182,7 @@ func grafana() []any {
 		},
 	}
 	return []any{
-		deployment(MonitoringNamespace, "grafana", pod),
-		service(MonitoringNamespace, "grafana", port("http", 3000)),
+		deployment(MonitoringNamespace, GrafanaService, pod),
+		service(MonitoringNamespace, GrafanaService, port("http", GrafanaPort)),
 	}
 }

@@ -18,15 +18,13 @@ import (
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/etcd"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/logbridge"
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
-
-// DefaultNamespace is where the controller runs workflows.
-const DefaultNamespace = "argo"
 
 // Options configure Start. Zero values take defaults.
 type Options struct {
 	StateDir          string
-	Namespace         string        // default DefaultNamespace
+	Namespace         string        // where the controller runs workflows: the manifests'; required
 	CRDDir            string        // default: Argo's minimal CRDs (the release's) in the module cache
 	ExecutorImage     string        // default controller.DefaultExecutorImage
 	LogHandler        slog.Handler  // default: slog.Default's handler
@@ -72,6 +70,9 @@ type Kubelet struct {
 // up. Only one engine can run in a process: the API
 // server and controller keep process-wide state (feature gates, metrics).
 func StartWithOptions(ctx context.Context, o Options) (*Cluster, error) {
+	if o.Namespace == "" {
+		return nil, errors.New("cluster: no namespace")
+	}
 	o = withDefaults(o)
 	c, err := open(o)
 	if err != nil {
@@ -85,9 +86,6 @@ func StartWithOptions(ctx context.Context, o Options) (*Cluster, error) {
 }
 
 func withDefaults(o Options) Options {
-	if o.Namespace == "" {
-		o.Namespace = DefaultNamespace
-	}
 	if o.LogHandler == nil {
 		o.LogHandler = slog.Default().Handler()
 	}
@@ -111,7 +109,7 @@ func open(o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	kubeconfig := filepath.Join(dir, "kubeconfig")
+	kubeconfig := names.Kubeconfig(dir)
 	if err := os.Remove(kubeconfig); err != nil && !errors.Is(err, os.ErrNotExist) {
 		lock.Close()
 		return nil, fmt.Errorf("remove the previous kubeconfig: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	cmdutil "github.com/argoproj/argo-workflows/v3/util/cmd"
+	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	wfcontroller "github.com/argoproj/argo-workflows/v3/workflow/controller"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -148,7 +149,7 @@ func newController(ctx context.Context, cfg *rest.Config, o Options, plugins boo
 		image = DefaultExecutorImage
 	}
 	wfc, err := wfcontroller.NewWorkflowController(ctx, cfg, kube, wf, o.Namespace, o.Namespace,
-		image, "", "text", ConfigMapName, plugins)
+		image, "", "text", common.ConfigMapName, plugins)
 	if err != nil {
 		return nil, fmt.Errorf("create workflow controller: %w", err)
 	}

@@ -5,15 +5,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
-
-// ConfigMapName is the controller's configuration (Argo's default name).
-const ConfigMapName = "workflow-controller-configmap"
 
 // executorRole lets workflow pods (service account "default") report their
 // outputs, as Argo's executor does with WorkflowTaskResults.
@@ -75,9 +73,9 @@ func applyConfigMap(ctx context.Context, client kubernetes.Interface, ns string,
 		data["podGCDeleteDelayDuration"] = podGCDelay.String()
 	}
 	maps := client.CoreV1().ConfigMaps(ns)
-	cm, err := maps.Get(ctx, ConfigMapName, metav1.GetOptions{})
+	cm, err := maps.Get(ctx, common.ConfigMapName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: ConfigMapName, Namespace: ns}, Data: data}
+		obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: common.ConfigMapName, Namespace: ns}, Data: data}
 		_, err = maps.Create(ctx, obj, metav1.CreateOptions{})
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -15,7 +16,7 @@ import (
 // default when there is none.
 func TestApplyConfigMap(t *testing.T) {
 	old := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: ConfigMapName, Namespace: "ns"},
+		ObjectMeta: metav1.ObjectMeta{Name: common.ConfigMapName, Namespace: "ns"},
 		Data:       map[string]string{"executor": "imagePullPolicy: IfNotPresent\n"},
 	}
 	for _, tc := range []struct {
@@ -36,7 +37,7 @@ func TestApplyConfigMap(t *testing.T) {
 			if err := applyConfigMap(context.Background(), client, "ns", tc.delay); err != nil {
 				t.Fatal(err)
 			}
-			cm, err := client.CoreV1().ConfigMaps("ns").Get(context.Background(), ConfigMapName, metav1.GetOptions{})
+			cm, err := client.CoreV1().ConfigMaps("ns").Get(context.Background(), common.ConfigMapName, metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

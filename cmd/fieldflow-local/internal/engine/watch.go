@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,10 +18,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/events"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 	"github.com/fieldflow/fieldflow/generator/sensor"
 )
-
-const minioSource = "minio"
 
 // Watch turns new objects into Workflows. On MinIO (AWS_ENDPOINT_URL
 // set) that is the cluster's path, Argo Events' own EventSource and Sensor
@@ -67,23 +68,21 @@ func (m *Manifests) Triggered(records []notification.Event) ([]*wfv1.Workflow, e
 	return out, nil
 }
 
+// minio finds the EventSource that listens to MinIO and the Sensor that
+// depends on it, by what they are rather than by name, so the generator
+// owns the names.
 func (m *Manifests) minio() (*ev.EventSource, *ev.Sensor, error) {
-	var src *ev.EventSource
-	var s *ev.Sensor
-	for _, x := range m.Sources {
-		if x.Name == minioSource {
-			src = x
+	for _, src := range m.Sources {
+		if len(src.Spec.Minio) == 0 {
+			continue
+		}
+		for _, s := range m.Sensors {
+			if slices.ContainsFunc(s.Spec.Dependencies, func(d ev.EventDependency) bool { return d.EventSourceName == src.Name }) {
+				return src, s, nil
+			}
 		}
 	}
-	for _, x := range m.Sensors {
-		if x.Name == minioSource {
-			s = x
-		}
-	}
-	if src == nil || s == nil {
-		return nil, nil, fmt.Errorf("the manifests have no %s EventSource and Sensor", minioSource)
-	}
-	return src, s, nil
+	return nil, nil, errors.New("the manifests have no EventSource on MinIO with a Sensor depending on it")
 }
 
 // notify creates the Workflows a notification triggers.
@@ -172,7 +171,7 @@ func (e *Engine) upstream(ctx context.Context, bucket string) error {
 	if err != nil {
 		return err
 	}
-	e.log.Info("event path ready: Argo Events' minio EventSource and Sensor on the embedded JetStream bus", "bucket", bucket, "logs", events.Dir(e.opt.StateDir))
+	e.log.Info("event path ready: Argo Events' minio EventSource and Sensor on the embedded JetStream bus", "bucket", bucket, "logs", names.EventsDir(e.opt.StateDir))
 	if err := e.Reconcile(ctx); err != nil {
 		e.log.Warn("reconcile", "err", err)
 	}
