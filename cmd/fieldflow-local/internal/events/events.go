@@ -47,7 +47,7 @@ type MinIO struct {
 
 // Start prepares the bus, EventSource and Sensor and runs each under a
 // supervisor until ctx ends. It returns once the EventSource listens and
-// the Sensor consumes (see waitReady), and writes ReadyFile then.
+// the Sensor consumes (see waitReady), and writes names.EventsReady then.
 func Start(ctx context.Context, o Options) error {
 	bin, err := binary()
 	if err != nil {
