@@ -13,9 +13,14 @@ locals {
   delete_prefixes = [var.failed_prefix, var.provenance_prefix]
 }
 
-# Trust for the workflow pods' service account only (IRSA): the token's
-# subject names the namespace and service account, its audience is STS.
-data "aws_iam_policy_document" "processor_trust" {
+# Trust for each role's own service account only (IRSA): the token's
+# subject names the namespace and the service account, its audience is STS.
+data "aws_iam_policy_document" "trust" {
+  for_each = {
+    processor = var.processor_service_account
+    events    = var.events_service_account
+  }
+
   statement {
     effect  = "Allow"
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -28,7 +33,7 @@ data "aws_iam_policy_document" "processor_trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_issuer}:sub"
-      values   = ["system:serviceaccount:${var.namespace}:${var.processor_service_account}"]
+      values   = ["system:serviceaccount:${var.namespace}:${each.value}"]
     }
 
     condition {
@@ -42,7 +47,7 @@ data "aws_iam_policy_document" "processor_trust" {
 resource "aws_iam_role" "processor" {
   name               = "${var.role_name_prefix}-processor"
   description        = "fieldflow workflow pods: read inputs, write outputs, quarantine, failure notes and provenance markers."
-  assume_role_policy = data.aws_iam_policy_document.processor_trust.json
+  assume_role_policy = data.aws_iam_policy_document.trust["processor"].json
 }
 
 data "aws_iam_policy_document" "processor" {
@@ -117,35 +122,10 @@ resource "aws_iam_role_policy" "processor" {
   policy = data.aws_iam_policy_document.processor.json
 }
 
-# Trust for the sqs EventSource pod's service account only.
-data "aws_iam_policy_document" "events_trust" {
-  statement {
-    effect  = "Allow"
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-
-    principals {
-      type        = "Federated"
-      identifiers = [var.oidc_provider_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_issuer}:sub"
-      values   = ["system:serviceaccount:${var.namespace}:${var.events_service_account}"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_issuer}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-  }
-}
-
 resource "aws_iam_role" "events" {
   name               = "${var.role_name_prefix}-events"
   description        = "fieldflow sqs EventSource: consume the input notification queue."
-  assume_role_policy = data.aws_iam_policy_document.events_trust.json
+  assume_role_policy = data.aws_iam_policy_document.trust["events"].json
 }
 
 # What the Argo Events sqs EventSource calls: resolve the queue URL, long-poll,

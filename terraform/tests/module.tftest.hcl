@@ -41,11 +41,11 @@ override_data {
   values = { json = "{\"doc\":\"events\"}" }
 }
 override_data {
-  target = data.aws_iam_policy_document.processor_trust
+  target = data.aws_iam_policy_document.trust["processor"]
   values = { json = "{\"doc\":\"processor_trust\"}" }
 }
 override_data {
-  target = data.aws_iam_policy_document.events_trust
+  target = data.aws_iam_policy_document.trust["events"]
   values = { json = "{\"doc\":\"events_trust\"}" }
 }
 
@@ -193,7 +193,7 @@ run "no_wildcards" {
   assert {
     condition = (
       alltrue(flatten([for d in [data.aws_iam_policy_document.processor, data.aws_iam_policy_document.events,
-        data.aws_iam_policy_document.processor_trust, data.aws_iam_policy_document.events_trust, data.aws_iam_policy_document.queue] : [
+        data.aws_iam_policy_document.trust["processor"], data.aws_iam_policy_document.trust["events"], data.aws_iam_policy_document.queue] : [
         for s in d.statement : s.effect == "Allow" && length(coalesce(s.not_actions, [])) == 0 && length(coalesce(s.not_resources, [])) == 0 &&
         length(s.not_principals) == 0 && alltrue([for a in s.actions : !strcontains(a, "*")]) &&
         alltrue([for r in coalesce(s.resources, []) : !strcontains(r, "*") || can(regex("^${var.bucket}/[^/*][^*]*/\\*$", r))])
@@ -219,7 +219,7 @@ run "trust" {
   }
   assert {
     condition = (
-      alltrue([for d, sa in { processor = data.aws_iam_policy_document.processor_trust, events = data.aws_iam_policy_document.events_trust } :
+      alltrue([for d, sa in data.aws_iam_policy_document.trust :
         length(sa.statement) == 1 && one(sa.statement).effect == "Allow" &&
         jsonencode(one(sa.statement).actions) == jsonencode(["sts:AssumeRoleWithWebIdentity"]) &&
         jsonencode([for p in one(sa.statement).principals : [p.type, p.identifiers]]) == jsonencode([["Federated", [var.oidc_provider_arn]]]) &&
@@ -309,7 +309,7 @@ run "attributes" {
       aws_s3_bucket_policy.data.policy == data.aws_iam_policy_document.bucket.json && aws_sqs_queue_policy.inputs.policy == data.aws_iam_policy_document.queue.json &&
       aws_iam_role_policy.processor.role == aws_iam_role.processor.id && aws_iam_role_policy.processor.policy == data.aws_iam_policy_document.processor.json &&
       aws_iam_role_policy.events.role == aws_iam_role.events.id && aws_iam_role_policy.events.policy == data.aws_iam_policy_document.events.json &&
-      aws_iam_role.processor.assume_role_policy == data.aws_iam_policy_document.processor_trust.json && aws_iam_role.events.assume_role_policy == data.aws_iam_policy_document.events_trust.json
+      aws_iam_role.processor.assume_role_policy == data.aws_iam_policy_document.trust["processor"].json && aws_iam_role.events.assume_role_policy == data.aws_iam_policy_document.trust["events"].json
     )
     error_message = "a policy is not attached where it belongs"
   }
