@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -62,6 +63,7 @@ func main() {
 		selected[strings.TrimSpace(c)] = true
 	}
 	ctx := context.Background()
+	fmt.Println(header(*fieldflow))
 	var err error
 	if selected["process"] {
 		err = run(*fieldflow, *reps, *sizes)
@@ -79,6 +81,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fieldflow-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// header dates the figures that follow and names what they measured: the
+// commit the fieldflow binary was built from (make image stamps it) and
+// the machine.
+func header(fieldflow string) string {
+	out, err := exec.Command(fieldflow, "version").Output()
+	version := strings.TrimSpace(string(out))
+	if err != nil {
+		version = fmt.Sprintf("%s: %v", fieldflow, err)
+	}
+	return fmt.Sprintf("fieldflow-bench %s; %s; %s/%s, %d CPUs", time.Now().UTC().Format(time.RFC3339), version, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
 func run(fieldflow string, reps int, sizeList string) error {
