@@ -22,6 +22,12 @@ mock_provider "aws" {
   }
 }
 
+# The dead-letter queue its own ARN, so a reference to the wrong queue fails.
+override_resource {
+  target = aws_sqs_queue.dead_letter
+  values = { arn = "arn:aws:sqs:us-east-1:111122223333:dead-letter" }
+}
+
 # Each policy document its own JSON, so a policy attached in the wrong place
 # fails the wiring check.
 override_data {
