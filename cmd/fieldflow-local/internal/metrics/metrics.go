@@ -16,12 +16,8 @@ import (
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
-// DefaultAddr is where /metrics is served when no address is named and
-// nothing else listens there.
-const DefaultAddr = names.DefaultMetricsAddr
-
 // Listen opens the metrics address: addr when named (taken, it fails at
-// once, before the engine starts anything), else DefaultAddr, or a free
+// once, before the engine starts anything), else names.DefaultMetricsAddr, or a free
 // loopback port when another engine on this machine has that one.
 func Listen(addr string) (net.Listener, error) {
 	if addr != "" {
@@ -31,14 +27,14 @@ func Listen(addr string) (net.Listener, error) {
 		}
 		return l, nil
 	}
-	if l, err := net.Listen("tcp", DefaultAddr); err == nil {
+	if l, err := net.Listen("tcp", names.DefaultMetricsAddr); err == nil {
 		return l, nil
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	slog.Info("metrics: the default address is taken (another engine?), serving on a free port", "default", DefaultAddr, "addr", l.Addr())
+	slog.Info("metrics: the default address is taken (another engine?), serving on a free port", "default", names.DefaultMetricsAddr, "addr", l.Addr())
 	return l, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // TestProfilingOnlyWhenAsked: /debug/pprof/ answers 404 unless profiling
@@ -41,21 +43,21 @@ func TestProfilingOnlyWhenAsked(t *testing.T) {
 func TestListen(t *testing.T) {
 	first, err := Listen("")
 	if err != nil {
-		t.Skipf("%s is taken on this machine: %v", DefaultAddr, err)
+		t.Skipf("%s is taken on this machine: %v", names.DefaultMetricsAddr, err)
 	}
 	defer first.Close()
-	if first.Addr().String() != DefaultAddr {
-		t.Skipf("%s is taken on this machine (got %s)", DefaultAddr, first.Addr())
+	if first.Addr().String() != names.DefaultMetricsAddr {
+		t.Skipf("%s is taken on this machine (got %s)", names.DefaultMetricsAddr, first.Addr())
 	}
 	second, err := Listen("")
 	if err != nil {
 		t.Fatalf("a second engine: %v", err)
 	}
 	defer second.Close()
-	if a := second.Addr().String(); a == DefaultAddr || !strings.HasPrefix(a, "127.0.0.1:") {
+	if a := second.Addr().String(); a == names.DefaultMetricsAddr || !strings.HasPrefix(a, "127.0.0.1:") {
 		t.Errorf("a second engine serves on %s, want a free loopback port", a)
 	}
-	if _, err := Listen(DefaultAddr); err == nil || !strings.Contains(err.Error(), "--metrics-addr "+DefaultAddr) {
+	if _, err := Listen(names.DefaultMetricsAddr); err == nil || !strings.Contains(err.Error(), "--metrics-addr "+names.DefaultMetricsAddr) {
 		t.Errorf("a named address that is taken: %v, want an error naming --metrics-addr", err)
 	}
 }
