@@ -28,7 +28,8 @@ var imageCmd = command{
 	flags: func(fs *flag.FlagSet) func(context.Context) error {
 		dir := fs.String("dir", filepath.Join(".cache", "image"), "folder of the OCI layout (oci/) and the tarballs")
 		config := fs.String("config", "generator/fieldflow.yaml", "deployment config naming the image (its tag in the layout and the tarballs): what the templates run")
-		certs := fs.String("certs", "/etc/ssl/certs/ca-certificates.crt", "CA certificates copied into the image")
+		// Debian's bundle sits where the image puts it.
+		certs := fs.String("certs", podimage.CACerts, "CA certificates copied into the image")
 		binaries := mapFlag(fs, "binary", "OS/ARCH=PATH: the static pod build of fieldflow for a platform (repeat per platform); builds the image")
 		labels := mapFlag(fs, "label", "KEY=VALUE: an OCI label beside the image's own (repeat)")
 		push := fs.String("push", "", "REGISTRY/REPO[:TAG]: push the layout's image there, with the Docker config's credentials")

@@ -189,13 +189,19 @@ func TestAgentKilled(t *testing.T) {
 	sameAsDirect(t, fieldflow, store, direct)
 }
 
+// engineImages is the image store the engine at local uses by default:
+// .cache/image beside .cache/bin, where make image writes it.
+func engineImages(local string) *podimage.Store {
+	return &podimage.Store{Dir: filepath.Join(filepath.Dir(filepath.Dir(local)), "image")}
+}
+
 // slowImages is an image store whose fieldflow image runs a script that
 // sleeps 2 s before it starts the image's real binary, so that pods and
 // sidecars live long enough to be caught running. It returns the store's
 // folder, for --images.
 func slowImages(t *testing.T, local string) string {
 	t.Helper()
-	images := &podimage.Store{Dir: filepath.Join(filepath.Dir(filepath.Dir(local)), "image")}
+	images := engineImages(local)
 	tag := generator.DefaultConfig().Image
 	real, err := images.Unpack(tag)
 	if err != nil {
@@ -213,7 +219,7 @@ func slowImages(t *testing.T, local string) string {
 	if err := os.WriteFile(slow, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	idx, err := podimage.Index(podimage.Options{Binaries: map[string]string{runtime.GOOS + "/" + runtime.GOARCH: slow}, CACerts: "/etc/ssl/certs/ca-certificates.crt"})
+	idx, err := podimage.Index(podimage.Options{Binaries: map[string]string{runtime.GOOS + "/" + runtime.GOARCH: slow}, CACerts: podimage.CACerts})
 	if err != nil {
 		t.Fatal(err)
 	}

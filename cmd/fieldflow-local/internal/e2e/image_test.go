@@ -16,7 +16,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/fieldflow/fieldflow/generator"
-	"github.com/fieldflow/fieldflow/generator/podimage"
 )
 
 // TestPodsRunTheImage: the box's process pod ran fieldflow's image from
@@ -31,7 +30,7 @@ func TestPodsRunTheImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := (&podimage.Store{Dir: filepath.Join(filepath.Dir(filepath.Dir(local)), "image")}).Unpack(generator.DefaultConfig().Image)
+	img, err := engineImages(local).Unpack(generator.DefaultConfig().Image)
 	if err != nil {
 		t.Fatal(err)
 	}
