@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/pki"
-	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // Process kinds, the first argument of fieldflow-events.
@@ -54,7 +53,6 @@ var defaultStream = streamSettings{MaxMsgs: 50000, MaxAge: "168h", MaxBytes: -1,
 // prepare writes what the children read (certificates, secrets) and
 // returns them, the bus first, with how the engine itself reaches the bus.
 func prepare(o Options) ([]*child, *busClient, error) {
-	dir := names.EventsDir(o.StateDir)
 	ca, err := pki.LoadOrCreate(filepath.Join(o.StateDir, "pki"), "fieldflow-local")
 	if err != nil {
 		return nil, nil, err
@@ -68,7 +66,7 @@ func prepare(o Options) ([]*child, *busClient, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("event bus client certificate: %w", err)
 	}
-	bus := newChild(KindBus, "eventbus", filepath.Join(dir, "eventbus"), false)
+	bus := newChild(KindBus, o.StateDir, "eventbus", false)
 	port, err := busPort(bus.Dir)
 	if err != nil {
 		return nil, nil, err
@@ -93,7 +91,7 @@ func prepare(o Options) ([]*child, *busClient, error) {
 	}
 
 	src := localEventSource(o.EventSource, o.MinIO)
-	es := newChild(KindEventSource, "eventsource-"+src.Name, filepath.Join(dir, "eventsource-"+src.Name), true)
+	es := newChild(KindEventSource, o.StateDir, "eventsource-"+src.Name, true)
 	esObj, err := encode(src)
 	if err != nil {
 		return nil, nil, err
@@ -103,7 +101,7 @@ func prepare(o Options) ([]*child, *busClient, error) {
 		return nil, nil, err
 	}
 
-	sn := newChild(KindSensor, "sensor-"+o.Sensor.Name, filepath.Join(dir, "sensor-"+o.Sensor.Name), true)
+	sn := newChild(KindSensor, o.StateDir, "sensor-"+o.Sensor.Name, true)
 	snObj, err := encode(o.Sensor)
 	if err != nil {
 		return nil, nil, err

@@ -25,7 +25,7 @@ func TestWatchListeners(t *testing.T) {
 	}{{listening: 2, killed: false}, {listening: 1, killed: true}} {
 		state := t.TempDir()
 		serveGauge(t, names.EventsChild(state, "eventsource-minio"), tc.listening)
-		es := newChild(KindEventSource, "eventsource-minio", names.EventsChild(state, "eventsource-minio"), false)
+		es := newChild(KindEventSource, state, "eventsource-minio", false)
 		es.Command = func(ctx context.Context) *exec.Cmd { return exec.CommandContext(ctx, "sleep", "30") }
 		done := make(chan error, 1)
 		go func() { done <- es.Run(t.Context()) }()

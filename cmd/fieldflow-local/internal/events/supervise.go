@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/internal/supervise"
+	"github.com/fieldflow/fieldflow/cmd/fieldflow-local/names"
 )
 
 // child is one process of the event path: `fieldflow-events KIND DIR`.
@@ -18,9 +19,11 @@ type child struct {
 	bin     string   // fieldflow-events
 }
 
-func newChild(kind, name, dir string, mountNS bool) *child {
+// newChild is the event path's process name, in its folder of the state
+// folder (names.EventsChild).
+func newChild(kind, state, name string, mountNS bool) *child {
 	c := &child{kind: kind, mountNS: mountNS}
-	c.Name, c.Dir = name, dir
+	c.Name, c.Dir = name, names.EventsChild(state, name)
 	c.Command = c.command
 	return c
 }
